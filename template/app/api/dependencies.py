@@ -1,0 +1,101 @@
+"""Typed dependencies: the request's unit of work, services and the current user."""
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.exceptions import AppError, Forbidden, Unauthorized
+from app.core.security import decode_access_token
+from app.db.session import Database
+from app.db.types import utc_now
+from app.models import User
+from app.repositories.refresh_token import RefreshTokenRepository
+from app.repositories.user import UserRepository
+from app.services.auth import AuthService
+from app.services.users import UserService
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+
+
+async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
+    """One unit of work per request: commit on success, roll back on error."""
+    async with database.sessions() as session:
+        try:
+            yield session
+        except AppError as exc:
+            if exc.keep_changes:
+                await session.commit()
+            else:
+                await session.rollback()
+            raise
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+# scope="function": the commit runs when the route returns, before the response
+# is sent, so a request whose commit fails can never have answered 2xx.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def get_auth_service(session: SessionDep, settings: SettingsDep) -> AuthService:
+    return AuthService(UserRepository(session), RefreshTokenRepository(session), settings)
+
+
+def get_user_service(session: SessionDep, settings: SettingsDep) -> UserService:
+    return UserService(UserRepository(session), RefreshTokenRepository(session), settings)
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+
+
+async def get_current_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User:
+    if token is None:
+        raise Unauthorized("Not authenticated.")
+    claims = decode_access_token(token, settings, utc_now())
+    if claims is None:
+        raise Unauthorized("The access token is invalid or expired.")
+    user = await UserRepository(session).get(claims.subject)
+    # A deleted or deactivated user, or a token from before a password change, is refused.
+    if (
+        user is None
+        or not user.is_active
+        or claims.issued_at < user.tokens_valid_after.timestamp()
+    ):
+        raise Unauthorized("The access token is no longer valid.")
+    return user
+
+
+async def get_superuser(user: Annotated[User, Depends(get_current_user)]) -> User:
+    if not user.is_superuser:
+        raise Forbidden("Only superusers may do this.")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+SuperUser = Annotated[User, Depends(get_superuser)]

@@ -1,0 +1,116 @@
+"""Settings, read once from the environment and `.env`."""
+
+import sys
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+from app.core import defaults
+
+# Values that appear in examples and must never sign production tokens.
+PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", "your-secret-key", "dev-secret"})
+MIN_PRODUCTION_SECRET_LENGTH = 32
+
+
+def normalize_database_url(url: str) -> str:
+    """Give plain PostgreSQL URLs, as hosting platforms hand out, the asyncpg driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+asyncpg://" + url.removeprefix(prefix)
+            break
+    # libpq spells TLS as `sslmode`; asyncpg takes the same values as `ssl`.
+    return url.replace("?sslmode=", "?ssl=").replace("&sslmode=", "&ssl=")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    env: Literal["dev", "staging", "production"] = "dev"
+    debug: bool = False
+    project_name: str = defaults.PROJECT_NAME
+
+    database_url: str
+    db_connect_timeout: float = Field(default=5, gt=0, le=60)
+
+    secret_key: SecretStr
+    algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    access_token_expire_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    refresh_token_expire_days: int = Field(default=7, ge=1, le=365)
+    # A refresh-token family (one login) dies after this, however often it rotates.
+    refresh_token_family_max_days: int = Field(default=30, ge=1, le=365)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+
+    # NoDecode: the variable is a comma-separated list, not JSON.
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = defaults.CORS_ORIGINS
+    rate_limit_store: Literal["memory", "redis"] = defaults.RATE_LIMIT_STORE
+    redis_url: str = "redis://localhost:6379/0"
+
+    @field_validator("database_url")
+    @classmethod
+    def _normalize_database_url(cls, value: str) -> str:
+        return normalize_database_url(value)
+
+    @field_validator("debug")
+    @classmethod
+    def _no_debug_in_production(cls, value: bool, info: ValidationInfo) -> bool:
+        return value and info.data.get("env") != "production"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(origin.strip() for origin in value.split(",") if origin.strip())
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _refuse_wildcard(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if "*" in value:
+            raise ValueError('"*" is not allowed with credentials; list each origin')
+        return value
+
+    @model_validator(mode="after")
+    def _production_rules(self) -> "Settings":
+        if self.env != "production":
+            return self
+        secret = self.secret_key.get_secret_value()
+        if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
+            raise ValueError(
+                f"SECRET_KEY must be a random value of at least {MIN_PRODUCTION_SECRET_LENGTH} "
+                "characters in production"
+            )
+        if make_url(self.database_url).get_backend_name() != "postgresql":
+            raise ValueError("DATABASE_URL must point at PostgreSQL in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+
+def load_settings() -> Settings:
+    """Read the settings, or stop the process with one line that says what is wrong."""
+    try:
+        return Settings()  # type: ignore[call-arg]  # required values come from the environment
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc']).upper() or 'settings'}: {error['msg']}"
+            for error in exc.errors()
+        )
+        print(f"Configuration error: {problems}", file=sys.stderr)  # noqa: T201
+        raise SystemExit(1) from None
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,71 @@
+"""Engine and session factory, built when the app starts (never at import)."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+from app.core.config import Settings
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    if settings.is_sqlite:
+        engine = create_async_engine(
+            settings.database_url,
+            poolclass=NullPool,
+            connect_args={"timeout": settings.db_connect_timeout},
+        )
+        _enable_sqlite_transactions(engine)
+        return engine
+    return create_async_engine(
+        settings.database_url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=settings.db_connect_timeout,
+        connect_args={"timeout": settings.db_connect_timeout},
+    )
+
+
+def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
+    """Let SQLAlchemy, not the sqlite3 module, open transactions.
+
+    The driver otherwise delays BEGIN and breaks SAVEPOINTs, which the services
+    use; foreign keys are off in SQLite unless asked for on every connection.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def create_session_factory(bind: Any) -> async_sessionmaker[AsyncSession]:
+    # Objects stay readable after commit: responses are serialized after the unit of work ends.
+    return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+
+
+@dataclass(frozen=True)
+class Database:
+    """What the app needs from the database: the engine (health, shutdown) and sessions."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Database":
+        engine = create_engine(settings)
+        return cls(engine=engine, sessions=create_session_factory(engine))

@@ -1,0 +1,20 @@
+from datetime import datetime
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, Timestamps, UUIDPrimaryKey
+from app.db.types import utc_now
+
+
+class User(UUIDPrimaryKey, Timestamps, Base):
+    __tablename__ = "user_account"
+
+    # Stored lower-cased, so the unique constraint is case-insensitive on every dialect.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    hashed_password: Mapped[str] = mapped_column(String(128))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    is_superuser: Mapped[bool] = mapped_column(default=False)
+    # Access tokens issued before this instant are refused (password change, deactivation).
+    tokens_valid_after: Mapped[datetime] = mapped_column(default=utc_now)

@@ -1,0 +1,64 @@
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from app.models import RefreshToken
+from app.repositories.base import Repository
+
+
+@dataclass(frozen=True)
+class ClaimedToken:
+    user_id: uuid.UUID
+    family_id: uuid.UUID
+    family_expires_at: datetime
+
+
+class RefreshTokenRepository(Repository[RefreshToken]):
+    model = RefreshToken
+
+    async def claim(self, digest: str, now: datetime) -> ClaimedToken | None:
+        """Mark a live token used, in one statement: of two racing requests, one wins."""
+        statement = (
+            update(RefreshToken)
+            .where(
+                RefreshToken.token_digest == digest,
+                RefreshToken.used_at.is_(None),
+                RefreshToken.revoked_at.is_(None),
+                RefreshToken.expires_at > now,
+                RefreshToken.family_expires_at > now,
+            )
+            .values(used_at=now)
+            .returning(
+                RefreshToken.user_id, RefreshToken.family_id, RefreshToken.family_expires_at
+            )
+            .execution_options(synchronize_session=False)
+        )
+        row = (await self.session.execute(statement)).one_or_none()
+        if row is None:
+            return None
+        return ClaimedToken(
+            user_id=row.user_id, family_id=row.family_id, family_expires_at=row.family_expires_at
+        )
+
+    async def get_by_digest(self, digest: str) -> RefreshToken | None:
+        return await self.session.scalar(
+            select(RefreshToken).where(RefreshToken.token_digest == digest)
+        )
+
+    async def revoke_family(self, family_id: uuid.UUID, now: datetime) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def revoke_all_for_user(self, user_id: uuid.UUID, now: datetime) -> None:
+        await self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
+        )

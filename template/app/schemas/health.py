@@ -1,0 +1,12 @@
+from typing import Literal
+
+from pydantic import BaseModel
+
+
+class Liveness(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ok", "degraded"]
+    database: Literal["ok", "unreachable"]

@@ -1,0 +1,18 @@
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core.security import MAX_REFRESH_TOKEN_LENGTH
+
+
+class TokenPair(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires")
+
+
+class RefreshRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    refresh_token: str = Field(min_length=1, max_length=MAX_REFRESH_TOKEN_LENGTH)

@@ -1,0 +1,104 @@
+"""Login, refresh-token rotation and logout."""
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import NoReturn
+
+from app.core.config import Settings
+from app.core.exceptions import RefreshTokenReused, Unauthorized
+from app.core.security import (
+    burn_password_check,
+    create_access_token,
+    new_refresh_token,
+    refresh_token_digest,
+    verify_password,
+)
+from app.db.types import utc_now
+from app.models import RefreshToken, User
+from app.repositories.refresh_token import RefreshTokenRepository
+from app.repositories.user import UserRepository
+from app.schemas.token import TokenPair
+
+logger = logging.getLogger(__name__)
+
+BAD_CREDENTIALS = "Incorrect e-mail or password."
+BAD_REFRESH_TOKEN = "The refresh token is invalid, expired or revoked."
+
+
+class AuthService:
+    def __init__(
+        self, users: UserRepository, tokens: RefreshTokenRepository, settings: Settings
+    ) -> None:
+        self.users = users
+        self.tokens = tokens
+        self.settings = settings
+
+    async def authenticate(self, email: str, password: str) -> User:
+        """The active user with these credentials; every failure looks and costs the same."""
+        user = await self.users.get_by_email(email)
+        if user is None:
+            await burn_password_check(password, self.settings.bcrypt_rounds)
+            raise Unauthorized(BAD_CREDENTIALS)
+        if not await verify_password(password, user.hashed_password) or not user.is_active:
+            raise Unauthorized(BAD_CREDENTIALS)
+        return user
+
+    async def login(self, email: str, password: str) -> TokenPair:
+        user = await self.authenticate(email, password)
+        now = utc_now()
+        family_expires_at = now + timedelta(days=self.settings.refresh_token_family_max_days)
+        return await self._issue(user, uuid.uuid4(), family_expires_at, now)
+
+    async def refresh(self, raw_token: str) -> TokenPair:
+        now = utc_now()
+        digest = refresh_token_digest(raw_token)
+        async with self.tokens.savepoint():
+            claimed = await self.tokens.claim(digest, now)
+            if claimed is None:
+                await self._refuse_unclaimable(digest, now)  # always raises
+            user = await self.users.get(claimed.user_id)
+            if user is None or not user.is_active:
+                raise Unauthorized(BAD_REFRESH_TOKEN)
+            return await self._issue(user, claimed.family_id, claimed.family_expires_at, now)
+
+    async def logout(self, raw_token: str) -> None:
+        """Revoke the token's family. Unknown tokens are ignored: logout is idempotent."""
+        token = await self.tokens.get_by_digest(refresh_token_digest(raw_token))
+        if token is not None:
+            async with self.tokens.savepoint():
+                await self.tokens.revoke_family(token.family_id, utc_now())
+
+    async def _refuse_unclaimable(self, digest: str, now: datetime) -> NoReturn:
+        token = await self.tokens.get_by_digest(digest)
+        if token is not None and token.used_at is not None:
+            # A used token came back: someone holds a copy. Revoke the whole family,
+            # so the newer token the copy-holder may have obtained dies too (RFC 9700 4.14.2).
+            await self.tokens.revoke_family(token.family_id, now)
+            logger.warning(
+                "refresh token reuse detected; family revoked",
+                extra={"user_id": str(token.user_id), "family_id": str(token.family_id)},
+            )
+            raise RefreshTokenReused(BAD_REFRESH_TOKEN)
+        raise Unauthorized(BAD_REFRESH_TOKEN)
+
+    async def _issue(
+        self, user: User, family_id: uuid.UUID, family_expires_at: datetime, now: datetime
+    ) -> TokenPair:
+        raw_token = new_refresh_token()
+        expires_at = min(now + timedelta(days=self.settings.refresh_token_expire_days), family_expires_at)
+        async with self.tokens.savepoint():
+            await self.tokens.add(
+                RefreshToken(
+                    user_id=user.id,
+                    family_id=family_id,
+                    token_digest=refresh_token_digest(raw_token),
+                    expires_at=expires_at,
+                    family_expires_at=family_expires_at,
+                )
+            )
+        return TokenPair(
+            access_token=create_access_token(user.id, self.settings, now),
+            refresh_token=raw_token,
+            expires_in=self.settings.access_token_expire_minutes * 60,
+        )
