@@ -46,7 +46,9 @@ async def create_superuser(email: str, full_name: str | None, password: str) -> 
     database = Database.from_settings(settings)
     try:
         async with database.sessions() as session:
-            service = UserService(UserRepository(session), RefreshTokenRepository(session), settings)
+            service = UserService(
+                UserRepository(session), RefreshTokenRepository(session), settings
+            )
             try:
                 user = await service.register(data, is_superuser=True)
             except Conflict as exc:
@@ -68,7 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         user_id = asyncio.run(
             create_superuser(arguments.email, arguments.full_name, read_password())
         )
-        print(f"Created superuser {arguments.email} ({user_id}).")  # noqa: T201
+        print(f"Created superuser {arguments.email} ({user_id}).")
 
 
 if __name__ == "__main__":

@@ -61,4 +61,3 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(health.router)
     app.include_router(api_router)
     return app
-

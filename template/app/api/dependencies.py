@@ -82,11 +82,7 @@ async def get_current_user(
         raise Unauthorized("The access token is invalid or expired.")
     user = await UserRepository(session).get(claims.subject)
     # A deleted or deactivated user, or a token from before a password change, is refused.
-    if (
-        user is None
-        or not user.is_active
-        or claims.issued_at < user.tokens_valid_after.timestamp()
-    ):
+    if user is None or not user.is_active or claims.issued_at < user.tokens_valid_after.timestamp():
         raise Unauthorized("The access token is no longer valid.")
     return user
 

@@ -1,5 +1,6 @@
 """One handler per error family, all answering the same problem+json body."""
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -13,11 +14,12 @@ from app.core.context import request_id_var
 from app.core.exceptions import AppError
 from app.schemas.problem import Problem
 
+
 def problem_response(
     status: int,
     detail: str,
     *,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     errors: list[dict[str, Any]] | None = None,
 ) -> JSONResponse:
     problem = Problem(
@@ -52,9 +54,7 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
         {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
         for error in exc.errors()
     ]
-    return problem_response(
-        422, "The request is not valid.", errors=errors
-    )
+    return problem_response(422, "The request is not valid.", errors=errors)
 
 
 def register_error_handlers(app: FastAPI) -> None:

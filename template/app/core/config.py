@@ -18,7 +18,9 @@ from sqlalchemy.engine import make_url
 from app.core import defaults
 
 # Values that appear in examples and must never sign production tokens.
-PLACEHOLDER_SECRETS = frozenset({"change-me", "changeme", "secret", "your-secret-key", "dev-secret"})
+PLACEHOLDER_SECRETS = frozenset(
+    {"change-me", "changeme", "secret", "your-secret-key", "dev-secret"}
+)
 MIN_PRODUCTION_SECRET_LENGTH = 32
 
 
@@ -101,13 +103,13 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     """Read the settings, or stop the process with one line that says what is wrong."""
     try:
-        return Settings()  # type: ignore[call-arg]  # required values come from the environment
+        return Settings()  # required values come from the environment
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(part) for part in error['loc']).upper() or 'settings'}: {error['msg']}"
             for error in exc.errors()
         )
-        print(f"Configuration error: {problems}", file=sys.stderr)  # noqa: T201
+        print(f"Configuration error: {problems}", file=sys.stderr)
         raise SystemExit(1) from None
 
 

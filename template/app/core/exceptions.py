@@ -26,7 +26,7 @@ class Conflict(AppError):
 
 class Unauthorized(AppError):
     status = HTTPStatus.UNAUTHORIZED
-    headers = {"WWW-Authenticate": "Bearer"}
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
 
 
 class RefreshTokenReused(Unauthorized):

@@ -8,7 +8,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, AsyncSessionTransaction
 
 from app.db.base import Base
 
-
 ModelT = TypeVar("ModelT", bound=Base)
 
 
@@ -16,7 +15,7 @@ class ConstraintViolation(Exception):
     """A write broke a database constraint (for example a unique e-mail)."""
 
 
-class Repository(Generic[ModelT]):  # noqa: UP046 - the code runs on Python 3.11
+class Repository(Generic[ModelT]):
     model: type[ModelT]
 
     def __init__(self, session: AsyncSession) -> None:

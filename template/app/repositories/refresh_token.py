@@ -30,9 +30,7 @@ class RefreshTokenRepository(Repository[RefreshToken]):
                 RefreshToken.family_expires_at > now,
             )
             .values(used_at=now)
-            .returning(
-                RefreshToken.user_id, RefreshToken.family_id, RefreshToken.family_expires_at
-            )
+            .returning(RefreshToken.user_id, RefreshToken.family_id, RefreshToken.family_expires_at)
             .execution_options(synchronize_session=False)
         )
         row = (await self.session.execute(statement)).one_or_none()

@@ -37,6 +37,4 @@ Password = Annotated[
 ]
 # The current password is only compared, so any length up to bcrypt's limit is accepted.
 CurrentPassword = Annotated[str, Field(min_length=1, max_length=BCRYPT_MAX_BYTES)]
-FullName = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=200), no_nul
-]
+FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), no_nul]

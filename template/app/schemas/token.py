@@ -8,7 +8,7 @@ from app.core.security import MAX_REFRESH_TOKEN_LENGTH
 class TokenPair(BaseModel):
     access_token: str
     refresh_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 token type
     expires_in: int = Field(description="Seconds until the access token expires")
 
 

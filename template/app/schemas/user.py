@@ -15,7 +15,7 @@ class UserCreate(BaseModel):
 
 
 class UserUpdateMe(BaseModel):
-    """What users may change about themselves; privileges are not in here, and extras are refused."""
+    """What users may change about themselves: no privileges, and extra fields are refused."""
 
     model_config = ConfigDict(extra="forbid")
 

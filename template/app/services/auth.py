@@ -23,7 +23,7 @@ from app.schemas.token import TokenPair
 logger = logging.getLogger(__name__)
 
 BAD_CREDENTIALS = "Incorrect e-mail or password."
-BAD_REFRESH_TOKEN = "The refresh token is invalid, expired or revoked."
+BAD_REFRESH_TOKEN = "The refresh token is invalid, expired or revoked."  # noqa: S105
 
 
 class AuthService:
@@ -86,7 +86,9 @@ class AuthService:
         self, user: User, family_id: uuid.UUID, family_expires_at: datetime, now: datetime
     ) -> TokenPair:
         raw_token = new_refresh_token()
-        expires_at = min(now + timedelta(days=self.settings.refresh_token_expire_days), family_expires_at)
+        expires_at = min(
+            now + timedelta(days=self.settings.refresh_token_expire_days), family_expires_at
+        )
         async with self.tokens.savepoint():
             await self.tokens.add(
                 RefreshToken(

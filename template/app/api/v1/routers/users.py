@@ -59,7 +59,9 @@ async def read_user(user_id: uuid.UUID, _admin: SuperUser, users: UserServiceDep
     return await users.get(user_id)
 
 
-@router.patch("/{user_id}", response_model=UserRead, responses=problem_responses(401, 403, 404, 409, 422))
+@router.patch(
+    "/{user_id}", response_model=UserRead, responses=problem_responses(401, 403, 404, 409, 422)
+)
 async def update_user(
     user_id: uuid.UUID, body: UserUpdate, _admin: SuperUser, users: UserServiceDep
 ) -> User:
