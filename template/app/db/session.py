@@ -53,9 +53,9 @@ def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def create_session_factory(bind: Any) -> async_sessionmaker[AsyncSession]:
+def create_session_factory(bind: Any, **options: Any) -> async_sessionmaker[AsyncSession]:
     # Objects stay readable after commit: responses are serialized after the unit of work ends.
-    return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False, **options)
 
 
 @dataclass(frozen=True)

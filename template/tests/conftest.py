@@ -1,0 +1,133 @@
+"""The test database and the app wired to it.
+
+TEST_DATABASE_URL names a PostgreSQL server (for example
+postgresql://postgres@127.0.0.1:5432/postgres): the run creates its own database
+there, builds it with the Alembic migrations and drops it at the end. Without it,
+a temporary SQLite file is used. Each test runs inside a transaction that is
+rolled back, so tests never see each other's data.
+"""
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from app.core.config import Settings, normalize_database_url
+from app.db.session import Database, create_engine, create_session_factory
+from app.main import create_app
+from tests.factories import UserFactory
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-production-rules"
+SERVER_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def pytest_report_header() -> str:
+    if SERVER_URL:
+        url = make_url(normalize_database_url(SERVER_URL))
+        return f"database: PostgreSQL at {url.host}:{url.port or 5432} (a fresh database per run)"
+    return "database: SQLite (a temporary file; set TEST_DATABASE_URL for PostgreSQL)"
+
+
+async def _admin_execute(statement: str) -> None:
+    assert SERVER_URL is not None
+    url = make_url(SERVER_URL)
+    connection = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        database=url.database or "postgres",
+    )
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def _migrate(database_url: str) -> None:
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database_url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+@pytest.fixture(scope="session")
+async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    if SERVER_URL:
+        name = f"test_{uuid.uuid4().hex[:16]}"
+        await _admin_execute(f'CREATE DATABASE "{name}"')
+        url = make_url(normalize_database_url(SERVER_URL)).set(database=name)
+        try:
+            rendered = url.render_as_string(hide_password=False)
+            # Alembic's env runs its own event loop: give it a thread of its own.
+            await asyncio.to_thread(_migrate, rendered)
+            yield rendered
+        finally:
+            await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        path = tmp_path_factory.mktemp("database") / "test.db"
+        url_string = f"sqlite+aiosqlite:///{path}"
+        await asyncio.to_thread(_migrate, url_string)
+        yield url_string
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]  # pydantic-settings' init-only option
+        env="dev",
+        database_url=database_url,
+        secret_key=TEST_SECRET_KEY,
+        bcrypt_rounds=4,  # the minimum: hashing stays real but fast
+    )
+
+
+@pytest.fixture(scope="session")
+async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(settings)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            yield connection
+        finally:
+            await transaction.rollback()
+
+
+@pytest.fixture
+def database(engine: AsyncEngine, connection: AsyncConnection) -> Database:
+    # Sessions commit to a SAVEPOINT of the test's transaction, never for real.
+    sessions = create_session_factory(connection, join_transaction_mode="create_savepoint")
+    return Database(engine=engine, sessions=sessions)
+
+
+@pytest.fixture
+async def app(settings: Settings, database: Database) -> AsyncIterator[FastAPI]:
+    app = create_app(settings, database)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture
+def users(database: Database, settings: Settings, client: AsyncClient) -> UserFactory:
+    return UserFactory(database, settings, client)

@@ -1,0 +1,65 @@
+"""Small factories: users stored through the real service, and their tokens."""
+
+import itertools
+from dataclasses import dataclass
+
+from httpx import AsyncClient
+
+from app.core.config import Settings
+from app.db.session import Database
+from app.models import User
+from app.repositories.refresh_token import RefreshTokenRepository
+from app.repositories.user import UserRepository
+from app.schemas.user import UserCreate
+from app.services.users import UserService
+
+DEFAULT_PASSWORD = "correct horse battery"
+_numbers = itertools.count(1)
+
+
+@dataclass
+class Account:
+    user: User
+    password: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+class UserFactory:
+    def __init__(self, database: Database, settings: Settings, client: AsyncClient) -> None:
+        self.database = database
+        self.settings = settings
+        self.client = client
+
+    async def create(
+        self,
+        *,
+        email: str | None = None,
+        password: str = DEFAULT_PASSWORD,
+        superuser: bool = False,
+    ) -> User:
+        email = email or f"user{next(_numbers)}@example.com"
+        async with self.database.sessions() as session:
+            service = UserService(UserRepository(session), RefreshTokenRepository(session), self.settings)
+            user = await service.register(
+                UserCreate(email=email, password=password), is_superuser=superuser
+            )
+            await session.commit()
+            return user
+
+    async def login(self, email: str, password: str = DEFAULT_PASSWORD) -> dict[str, str]:
+        response = await self.client.post(
+            "/api/v1/auth/token", data={"username": email, "password": password}
+        )
+        assert response.status_code == 200, response.text
+        tokens: dict[str, str] = response.json()
+        return tokens
+
+    async def account(self, *, superuser: bool = False, password: str = DEFAULT_PASSWORD) -> Account:
+        user = await self.create(superuser=superuser, password=password)
+        tokens = await self.login(user.email, password)
+        return Account(user, password, tokens["access_token"], tokens["refresh_token"])
