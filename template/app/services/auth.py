@@ -53,14 +53,14 @@ class AuthService:
     async def refresh(self, raw_token: str) -> TokenPair:
         now = utc_now()
         digest = refresh_token_digest(raw_token)
-        async with self.tokens.savepoint():
-            claimed = await self.tokens.claim(digest, now)
-            if claimed is None:
-                await self._refuse_unclaimable(digest, now)  # always raises
-            user = await self.users.get(claimed.user_id)
-            if user is None or not user.is_active:
-                raise Unauthorized(BAD_REFRESH_TOKEN)
-            return await self._issue(user, claimed.family_id, claimed.family_expires_at, now)
+        # One UPDATE claims the token: atomic on its own, so of two racing requests one wins.
+        claimed = await self.tokens.claim(digest, now)
+        if claimed is None:
+            await self._refuse_unclaimable(digest, now)  # always raises
+        user = await self.users.get(claimed.user_id)
+        if user is None or not user.is_active:
+            raise Unauthorized(BAD_REFRESH_TOKEN)
+        return await self._issue(user, claimed.family_id, claimed.family_expires_at, now)
 
     async def logout(self, raw_token: str) -> None:
         """Revoke the token's family. Unknown tokens are ignored: logout is idempotent."""
@@ -74,7 +74,9 @@ class AuthService:
         if token is not None and token.used_at is not None:
             # A used token came back: someone holds a copy. Revoke the whole family,
             # so the newer token the copy-holder may have obtained dies too (RFC 9700 4.14.2).
-            await self.tokens.revoke_family(token.family_id, now)
+            # The savepoint closes before the 401 is raised: the revocation must be kept.
+            async with self.tokens.savepoint():
+                await self.tokens.revoke_family(token.family_id, now)
             logger.warning(
                 "refresh token reuse detected; family revoked",
                 extra={"user_id": str(token.user_id), "family_id": str(token.family_id)},

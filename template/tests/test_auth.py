@@ -1,0 +1,183 @@
+"""Login, refresh-token rotation, replay detection and logout."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.core.config import Settings
+from app.core.security import refresh_token_digest
+from app.db.session import Database, create_session_factory
+from app.db.types import utc_now
+from app.main import create_app
+from app.models import RefreshToken, User
+from tests.factories import UserFactory
+
+TOKEN = "/api/v1/auth/token"
+REFRESH = "/api/v1/auth/refresh"
+LOGOUT = "/api/v1/auth/logout"
+ME = "/api/v1/users/me"
+
+
+async def test_login_returns_a_token_pair_that_is_never_cached(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    user = await users.create()
+    response = await client.post(TOKEN, data={"username": user.email, "password": "correct horse battery"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 30 * 60
+    assert body["access_token"] != body["refresh_token"]
+    assert response.headers["cache-control"] == "no-store"
+    me = await client.get(ME, headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200
+
+
+async def test_login_accepts_any_case_of_the_email(client: AsyncClient, users: UserFactory) -> None:
+    user = await users.create(email="mixed@example.com")
+    tokens = await users.login("MiXeD@Example.COM")
+    assert tokens["access_token"]
+    assert user.email == "mixed@example.com"
+
+
+async def test_refresh_rotates_and_consumes_the_old_token(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    account = await users.account()
+    response = await client.post(REFRESH, json={"refresh_token": account.refresh_token})
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    pair = response.json()
+    assert pair["refresh_token"] != account.refresh_token
+    me = await client.get(ME, headers={"Authorization": f"Bearer {pair['access_token']}"})
+    assert me.status_code == 200
+    # The next rotation works from the new token.
+    again = await client.post(REFRESH, json={"refresh_token": pair["refresh_token"]})
+    assert again.status_code == 200
+
+
+async def test_replay_revokes_the_whole_family(
+    client: AsyncClient, users: UserFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    account = await users.account()
+    rotated = (await client.post(REFRESH, json={"refresh_token": account.refresh_token})).json()
+    replay = await client.post(REFRESH, json={"refresh_token": account.refresh_token})
+    assert replay.status_code == 401
+    assert "refresh token reuse detected" in caplog.text
+    # The attacker's (or victim's) newer token died with the family.
+    newer = await client.post(REFRESH, json={"refresh_token": rotated["refresh_token"]})
+    assert newer.status_code == 401
+    # Other logins of the same user are other families and live on.
+    other_login = await users.login(account.user.email)
+    assert (await client.post(REFRESH, json={"refresh_token": other_login["refresh_token"]})).status_code == 200
+
+
+async def test_unknown_refresh_token_is_401(client: AsyncClient) -> None:
+    response = await client.post(REFRESH, json={"refresh_token": "not-a-token-we-issued"})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_expired_refresh_token_is_401(
+    client: AsyncClient, users: UserFactory, database: Database
+) -> None:
+    account = await users.account()
+    await _set_token_times(database, account.refresh_token, expires_at=utc_now() - timedelta(seconds=1))
+    response = await client.post(REFRESH, json={"refresh_token": account.refresh_token})
+    assert response.status_code == 401
+
+
+async def test_a_family_past_its_absolute_lifetime_is_401(
+    client: AsyncClient, users: UserFactory, database: Database
+) -> None:
+    account = await users.account()
+    await _set_token_times(
+        database, account.refresh_token, family_expires_at=utc_now() - timedelta(seconds=1)
+    )
+    response = await client.post(REFRESH, json={"refresh_token": account.refresh_token})
+    assert response.status_code == 401
+
+
+async def test_rotation_never_extends_the_family_lifetime(
+    client: AsyncClient, users: UserFactory, database: Database
+) -> None:
+    account = await users.account()
+    family_end = utc_now() + timedelta(hours=1)
+    await _set_token_times(database, account.refresh_token, family_expires_at=family_end)
+    rotated = (await client.post(REFRESH, json={"refresh_token": account.refresh_token})).json()
+    async with database.sessions() as session:
+        row = await session.scalar(
+            select(RefreshToken).where(
+                RefreshToken.token_digest == refresh_token_digest(rotated["refresh_token"])
+            )
+        )
+    assert row is not None
+    assert row.family_expires_at == family_end
+    assert row.expires_at <= family_end
+
+
+async def test_logout_revokes_the_family(client: AsyncClient, users: UserFactory) -> None:
+    account = await users.account()
+    rotated = (await client.post(REFRESH, json={"refresh_token": account.refresh_token})).json()
+    response = await client.post(LOGOUT, json={"refresh_token": rotated["refresh_token"]})
+    assert response.status_code == 204
+    assert (await client.post(REFRESH, json={"refresh_token": rotated["refresh_token"]})).status_code == 401
+
+
+async def test_logout_with_an_unknown_token_is_harmless(client: AsyncClient) -> None:
+    response = await client.post(LOGOUT, json={"refresh_token": "never-issued"})
+    assert response.status_code == 204
+
+
+async def test_refresh_tokens_are_stored_only_as_digests(
+    users: UserFactory, database: Database
+) -> None:
+    account = await users.account()
+    async with database.sessions() as session:
+        stored = await session.scalar(select(RefreshToken.token_digest))
+    assert stored == refresh_token_digest(account.refresh_token)
+    assert account.refresh_token not in str(stored)
+
+
+async def _set_token_times(database: Database, raw_token: str, **times: object) -> None:
+    async with database.sessions() as session:
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.token_digest == refresh_token_digest(raw_token))
+            .values(**times)
+        )
+        await session.commit()
+
+
+@pytest.fixture
+async def committed_app(settings: Settings, engine: AsyncEngine) -> AsyncIterator[FastAPI]:
+    """An app whose requests commit for real, on their own connections (for races)."""
+    database = Database(engine=engine, sessions=create_session_factory(engine))
+    app = create_app(settings, database)
+    async with app.router.lifespan_context(app):
+        yield app
+    async with database.sessions() as session:
+        await session.execute(delete(User).where(User.email == "racer@example.com"))
+        await session.commit()
+
+
+async def test_fifty_parallel_refreshes_with_one_token_yield_one_pair(
+    committed_app: FastAPI,
+) -> None:
+    transport = ASGITransport(app=committed_app)
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        signup = {"email": "racer@example.com", "password": "correct horse battery"}
+        assert (await client.post("/api/v1/users", json=signup)).status_code == 201
+        login = await client.post(TOKEN, data={"username": signup["email"], "password": signup["password"]})
+        token = login.json()["refresh_token"]
+        responses = await asyncio.gather(
+            *(client.post(REFRESH, json={"refresh_token": token}) for _ in range(50))
+        )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [200] + [401] * 49

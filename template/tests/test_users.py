@@ -1,0 +1,250 @@
+"""Sign-up, self-service profile changes and user administration."""
+
+import uuid
+
+from httpx import AsyncClient
+
+from tests.factories import DEFAULT_PASSWORD, UserFactory
+
+USERS = "/api/v1/users"
+
+
+async def test_sign_up_returns_the_user_without_secrets(client: AsyncClient) -> None:
+    response = await client.post(
+        USERS, json={"email": "New@Example.com", "password": DEFAULT_PASSWORD, "full_name": "New"}
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert body["email"] == "new@example.com"
+    assert body["is_active"] is True
+    assert body["is_superuser"] is False
+    assert "hashed_password" not in body
+    assert "password" not in body
+
+
+async def test_duplicate_email_is_409_whatever_its_case(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    await users.create(email="taken@example.com")
+    response = await client.post(
+        USERS, json={"email": "TAKEN@example.com", "password": DEFAULT_PASSWORD}
+    )
+    assert response.status_code == 409
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_sign_up_cannot_grant_privileges(client: AsyncClient) -> None:
+    response = await client.post(
+        USERS, json={"email": "sneaky@example.com", "password": DEFAULT_PASSWORD, "is_superuser": True}
+    )
+    assert response.status_code == 422
+
+
+async def test_me_requires_a_token(client: AsyncClient) -> None:
+    response = await client.get(f"{USERS}/me")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+async def test_me_returns_the_current_user(client: AsyncClient, users: UserFactory) -> None:
+    account = await users.account()
+    response = await client.get(f"{USERS}/me", headers=account.headers)
+    assert response.status_code == 200
+    assert response.json()["id"] == str(account.user.id)
+
+
+async def test_update_me_changes_the_name(client: AsyncClient, users: UserFactory) -> None:
+    account = await users.account()
+    response = await client.patch(
+        f"{USERS}/me", headers=account.headers, json={"full_name": "Ada Lovelace"}
+    )
+    assert response.status_code == 200
+    assert response.json()["full_name"] == "Ada Lovelace"
+
+
+async def test_update_me_refuses_privilege_fields(client: AsyncClient, users: UserFactory) -> None:
+    account = await users.account()
+    for field, value in [
+        ("is_superuser", True),
+        ("is_active", True),
+        ("hashed_password", "x"),
+        ("id", str(uuid.uuid4())),
+    ]:
+        response = await client.patch(f"{USERS}/me", headers=account.headers, json={field: value})
+        assert response.status_code == 422, field
+    me = await client.get(f"{USERS}/me", headers=account.headers)
+    assert me.json()["is_superuser"] is False
+
+
+async def test_email_change_needs_the_current_password(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    account = await users.account()
+    missing = await client.patch(
+        f"{USERS}/me", headers=account.headers, json={"email": "new@example.com"}
+    )
+    assert missing.status_code == 422
+    wrong = await client.patch(
+        f"{USERS}/me",
+        headers=account.headers,
+        json={"email": "new@example.com", "current_password": "not the password"},
+    )
+    assert wrong.status_code == 403
+    right = await client.patch(
+        f"{USERS}/me",
+        headers=account.headers,
+        json={"email": "New@example.com", "current_password": account.password},
+    )
+    assert right.status_code == 200
+    assert right.json()["email"] == "new@example.com"
+
+
+async def test_email_change_to_a_taken_address_is_409(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    await users.create(email="other@example.com")
+    account = await users.account()
+    response = await client.patch(
+        f"{USERS}/me",
+        headers=account.headers,
+        json={"email": "other@example.com", "current_password": account.password},
+    )
+    assert response.status_code == 409
+
+
+async def test_password_change_ends_every_session(client: AsyncClient, users: UserFactory) -> None:
+    account = await users.account()
+    response = await client.patch(
+        f"{USERS}/me",
+        headers=account.headers,
+        json={"password": "a brand new password", "current_password": account.password},
+    )
+    assert response.status_code == 200
+    # The old refresh token and the old access token are both dead...
+    refresh = await client.post("/api/v1/auth/refresh", json={"refresh_token": account.refresh_token})
+    assert refresh.status_code == 401
+    assert (await client.get(f"{USERS}/me", headers=account.headers)).status_code == 401
+    # ...the old password no longer works, the new one does.
+    old = await client.post(
+        "/api/v1/auth/token", data={"username": account.user.email, "password": account.password}
+    )
+    assert old.status_code == 401
+    await users.login(account.user.email, "a brand new password")
+
+
+async def test_normal_users_cannot_use_admin_routes(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    account = await users.account()
+    other = await users.create()
+    requests = [
+        client.get(USERS, headers=account.headers),
+        client.get(f"{USERS}/{other.id}", headers=account.headers),
+        client.patch(f"{USERS}/{other.id}", headers=account.headers, json={"full_name": "x"}),
+        client.patch(
+            f"{USERS}/{account.user.id}", headers=account.headers, json={"is_superuser": True}
+        ),
+        client.delete(f"{USERS}/{other.id}", headers=account.headers),
+    ]
+    for request in requests:
+        response = await request
+        assert response.status_code == 403, response.request.url
+    still_there = await users.login(other.email)
+    assert still_there["access_token"]
+
+
+async def test_admin_routes_need_a_token(client: AsyncClient) -> None:
+    some_id = uuid.uuid4()
+    for method, path in [
+        ("GET", USERS),
+        ("GET", f"{USERS}/{some_id}"),
+        ("PATCH", f"{USERS}/{some_id}"),
+        ("DELETE", f"{USERS}/{some_id}"),
+    ]:
+        response = await client.request(method, path, json={} if method == "PATCH" else None)
+        assert response.status_code == 401, (method, path)
+
+
+async def test_superuser_lists_users_with_a_total(client: AsyncClient, users: UserFactory) -> None:
+    admin = await users.account(superuser=True)
+    for _ in range(3):
+        await users.create()
+    response = await client.get(USERS, headers=admin.headers, params={"limit": 2, "offset": 1})
+    assert response.status_code == 200
+    page = response.json()
+    assert page["total"] == 4
+    assert page["limit"] == 2
+    assert page["offset"] == 1
+    assert len(page["items"]) == 2
+
+
+async def test_superuser_reads_updates_and_deletes_a_user(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    admin = await users.account(superuser=True)
+    target = await users.create()
+    path = f"{USERS}/{target.id}"
+
+    read = await client.get(path, headers=admin.headers)
+    assert read.status_code == 200
+    assert read.json()["email"] == target.email
+
+    promoted = await client.patch(path, headers=admin.headers, json={"is_superuser": True})
+    assert promoted.status_code == 200
+    assert promoted.json()["is_superuser"] is True
+
+    deleted = await client.delete(path, headers=admin.headers)
+    assert deleted.status_code == 204
+    assert (await client.get(path, headers=admin.headers)).status_code == 404
+
+
+async def test_unknown_user_is_404(client: AsyncClient, users: UserFactory) -> None:
+    admin = await users.account(superuser=True)
+    missing = f"{USERS}/{uuid.uuid4()}"
+    assert (await client.get(missing, headers=admin.headers)).status_code == 404
+    assert (await client.patch(missing, headers=admin.headers, json={})).status_code == 404
+    assert (await client.delete(missing, headers=admin.headers)).status_code == 404
+
+
+async def test_deactivation_locks_the_user_out(client: AsyncClient, users: UserFactory) -> None:
+    admin = await users.account(superuser=True)
+    target = await users.account()
+    response = await client.patch(
+        f"{USERS}/{target.user.id}", headers=admin.headers, json={"is_active": False}
+    )
+    assert response.status_code == 200
+    assert (await client.get(f"{USERS}/me", headers=target.headers)).status_code == 401
+    refresh = await client.post("/api/v1/auth/refresh", json={"refresh_token": target.refresh_token})
+    assert refresh.status_code == 401
+    login = await client.post(
+        "/api/v1/auth/token", data={"username": target.user.email, "password": target.password}
+    )
+    assert login.status_code == 401
+
+
+async def test_admin_sets_a_password_that_ends_sessions(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    admin = await users.account(superuser=True)
+    target = await users.account()
+    response = await client.patch(
+        f"{USERS}/{target.user.id}", headers=admin.headers, json={"password": "set by the admin"}
+    )
+    assert response.status_code == 200
+    assert (await client.get(f"{USERS}/me", headers=target.headers)).status_code == 401
+    await users.login(target.user.email, "set by the admin")
+
+
+async def test_the_last_superuser_cannot_be_removed(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    admin = await users.account(superuser=True)
+    path = f"{USERS}/{admin.user.id}"
+    for change in ({"is_superuser": False}, {"is_active": False}):
+        response = await client.patch(path, headers=admin.headers, json=change)
+        assert response.status_code == 409, change
+    assert (await client.delete(path, headers=admin.headers)).status_code == 409
+    # With a second superuser, the first may step down.
+    await users.create(superuser=True)
+    response = await client.patch(path, headers=admin.headers, json={"is_superuser": False})
+    assert response.status_code == 200
