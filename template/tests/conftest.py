@@ -43,7 +43,10 @@ async def _admin_execute(statement: str) -> None:
     assert SERVER_URL is not None
     url = make_url(SERVER_URL)
     connection = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
         database=url.database or "postgres",
     )
     try:
@@ -82,7 +85,7 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]  # pydantic-settings' init-only option
+        _env_file=None,  # the tests' settings ignore the developer's .env
         env="dev",
         database_url=database_url,
         secret_key=TEST_SECRET_KEY,

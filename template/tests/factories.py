@@ -44,7 +44,9 @@ class UserFactory:
     ) -> User:
         email = email or f"user{next(_numbers)}@example.com"
         async with self.database.sessions() as session:
-            service = UserService(UserRepository(session), RefreshTokenRepository(session), self.settings)
+            service = UserService(
+                UserRepository(session), RefreshTokenRepository(session), self.settings
+            )
             user = await service.register(
                 UserCreate(email=email, password=password), is_superuser=superuser
             )
@@ -59,7 +61,9 @@ class UserFactory:
         tokens: dict[str, str] = response.json()
         return tokens
 
-    async def account(self, *, superuser: bool = False, password: str = DEFAULT_PASSWORD) -> Account:
+    async def account(
+        self, *, superuser: bool = False, password: str = DEFAULT_PASSWORD
+    ) -> Account:
         user = await self.create(superuser=superuser, password=password)
         tokens = await self.login(user.email, password)
         return Account(user, password, tokens["access_token"], tokens["refresh_token"])

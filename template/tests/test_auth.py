@@ -28,7 +28,9 @@ async def test_login_returns_a_token_pair_that_is_never_cached(
     client: AsyncClient, users: UserFactory
 ) -> None:
     user = await users.create()
-    response = await client.post(TOKEN, data={"username": user.email, "password": "correct horse battery"})
+    response = await client.post(
+        TOKEN, data={"username": user.email, "password": "correct horse battery"}
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer"
@@ -75,7 +77,9 @@ async def test_replay_revokes_the_whole_family(
     assert newer.status_code == 401
     # Other logins of the same user are other families and live on.
     other_login = await users.login(account.user.email)
-    assert (await client.post(REFRESH, json={"refresh_token": other_login["refresh_token"]})).status_code == 200
+    assert (
+        await client.post(REFRESH, json={"refresh_token": other_login["refresh_token"]})
+    ).status_code == 200
 
 
 async def test_unknown_refresh_token_is_401(client: AsyncClient) -> None:
@@ -88,7 +92,9 @@ async def test_an_expired_refresh_token_is_401(
     client: AsyncClient, users: UserFactory, database: Database
 ) -> None:
     account = await users.account()
-    await _set_token_times(database, account.refresh_token, expires_at=utc_now() - timedelta(seconds=1))
+    await _set_token_times(
+        database, account.refresh_token, expires_at=utc_now() - timedelta(seconds=1)
+    )
     response = await client.post(REFRESH, json={"refresh_token": account.refresh_token})
     assert response.status_code == 401
 
@@ -127,7 +133,9 @@ async def test_logout_revokes_the_family(client: AsyncClient, users: UserFactory
     rotated = (await client.post(REFRESH, json={"refresh_token": account.refresh_token})).json()
     response = await client.post(LOGOUT, json={"refresh_token": rotated["refresh_token"]})
     assert response.status_code == 204
-    assert (await client.post(REFRESH, json={"refresh_token": rotated["refresh_token"]})).status_code == 401
+    assert (
+        await client.post(REFRESH, json={"refresh_token": rotated["refresh_token"]})
+    ).status_code == 401
 
 
 async def test_logout_with_an_unknown_token_is_harmless(client: AsyncClient) -> None:
@@ -174,7 +182,9 @@ async def test_fifty_parallel_refreshes_with_one_token_yield_one_pair(
     async with AsyncClient(transport=transport, base_url="http://test") as client:
         signup = {"email": "racer@example.com", "password": "correct horse battery"}
         assert (await client.post("/api/v1/users", json=signup)).status_code == 201
-        login = await client.post(TOKEN, data={"username": signup["email"], "password": signup["password"]})
+        login = await client.post(
+            TOKEN, data={"username": signup["email"], "password": signup["password"]}
+        )
         token = login.json()["refresh_token"]
         responses = await asyncio.gather(
             *(client.post(REFRESH, json={"refresh_token": token}) for _ in range(50))

@@ -60,7 +60,7 @@ async def test_the_request_id_is_echoed_on_every_response(client: AsyncClient) -
 @pytest.mark.parametrize("incoming", ["x" * 65, "has space", "new\nline", "ünïcode"])
 async def test_an_unsafe_request_id_is_replaced(client: AsyncClient, incoming: str) -> None:
     response = await client.get(
-        "/health/live", headers=[("X-Request-ID", incoming.encode("utf-8"))]
+        "/health/live", headers=[(b"X-Request-ID", incoming.encode("utf-8"))]
     )
     echoed = response.headers["x-request-id"]
     assert echoed != incoming

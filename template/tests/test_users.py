@@ -35,7 +35,8 @@ async def test_duplicate_email_is_409_whatever_its_case(
 
 async def test_sign_up_cannot_grant_privileges(client: AsyncClient) -> None:
     response = await client.post(
-        USERS, json={"email": "sneaky@example.com", "password": DEFAULT_PASSWORD, "is_superuser": True}
+        USERS,
+        json={"email": "sneaky@example.com", "password": DEFAULT_PASSWORD, "is_superuser": True},
     )
     assert response.status_code == 422
 
@@ -121,7 +122,9 @@ async def test_password_change_ends_every_session(client: AsyncClient, users: Us
     )
     assert response.status_code == 200
     # The old refresh token and the old access token are both dead...
-    refresh = await client.post("/api/v1/auth/refresh", json={"refresh_token": account.refresh_token})
+    refresh = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": account.refresh_token}
+    )
     assert refresh.status_code == 401
     assert (await client.get(f"{USERS}/me", headers=account.headers)).status_code == 401
     # ...the old password no longer works, the new one does.
@@ -214,7 +217,9 @@ async def test_deactivation_locks_the_user_out(client: AsyncClient, users: UserF
     )
     assert response.status_code == 200
     assert (await client.get(f"{USERS}/me", headers=target.headers)).status_code == 401
-    refresh = await client.post("/api/v1/auth/refresh", json={"refresh_token": target.refresh_token})
+    refresh = await client.post(
+        "/api/v1/auth/refresh", json={"refresh_token": target.refresh_token}
+    )
     assert refresh.status_code == 401
     login = await client.post(
         "/api/v1/auth/token", data={"username": target.user.email, "password": target.password}

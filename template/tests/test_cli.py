@@ -1,0 +1,87 @@
+"""The create-superuser command, run as a real process against the test database."""
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from httpx import AsyncClient
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.core.config import Settings
+from app.models import User
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_cli(
+    settings: Settings, *args: str, password: str | None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "SECRET_KEY": settings.secret_key.get_secret_value(),
+        "BCRYPT_ROUNDS": "4",
+    }
+    env.pop("SUPERUSER_PASSWORD", None)
+    if password is not None:
+        env["SUPERUSER_PASSWORD"] = password
+    return subprocess.run(  # noqa: S603 - a fixed command line
+        [sys.executable, "-m", "app.cli", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+async def admin_email(engine: AsyncEngine) -> AsyncIterator[str]:
+    """The command commits for real: remove its user once the test's transaction is gone.
+
+    Requested first by the test, so it is torn down after the test's connection.
+    """
+    email = "first-admin@example.com"
+    yield email
+    async with engine.begin() as connection:
+        await connection.execute(delete(User).where(User.email == email))
+
+
+async def test_create_superuser_reads_the_password_from_the_environment(
+    admin_email: str, settings: Settings, client: AsyncClient
+) -> None:
+    created = run_cli(settings, "create-superuser", "--email", admin_email, password="admin pass 1")
+    assert created.returncode == 0, created.stderr
+    assert "admin pass 1" not in created.stdout + created.stderr
+
+    login = await client.post(
+        "/api/v1/auth/token", data={"username": admin_email, "password": "admin pass 1"}
+    )
+    assert login.status_code == 200
+    token = login.json()["access_token"]
+    listing = await client.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})
+    assert listing.status_code == 200  # a superuser-only route
+
+    again = run_cli(settings, "create-superuser", "--email", admin_email, password="another 1")
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+
+
+def test_create_superuser_never_takes_the_password_from_argv(settings: Settings) -> None:
+    result = run_cli(
+        settings, "create-superuser", "--email", "x@example.com", "--password", "pw", password=None
+    )
+    assert result.returncode == 2  # argparse: unknown argument
+    assert "unrecognized arguments" in result.stderr
+
+
+def test_create_superuser_without_a_terminal_asks_for_the_variable(settings: Settings) -> None:
+    result = run_cli(settings, "create-superuser", "--email", "x@example.com", password=None)
+    assert result.returncode == 1
+    assert "SUPERUSER_PASSWORD" in result.stderr
