@@ -1,5 +1,6 @@
 """Jinja functions used by copier.yml and the template files."""
 
+import json
 import re
 import secrets
 from typing import Any
@@ -29,10 +30,29 @@ def random_secret(nbytes: int = 48) -> str:
     return secrets.token_urlsafe(nbytes)
 
 
+def toml_string(value: str) -> str:
+    """A TOML basic string: JSON's escapes are all valid TOML escapes."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def python_string(value: str) -> str:
+    """A Python string literal quoted the way ruff format quotes it.
+
+    Double quotes, unless the text holds more double quotes than single ones.
+    """
+    double_quoted = json.dumps(value, ensure_ascii=False)
+    if value.count('"') <= value.count("'"):
+        return double_quoted
+    inner = double_quoted[1:-1].replace('\\"', '"').replace("'", "\\'")
+    return f"'{inner}'"
+
+
 class TemplateFunctions(Extension):
-    """Registers the functions above as Jinja globals."""
+    """Registers the functions above as Jinja globals and filters."""
 
     def __init__(self, environment: Environment) -> None:
         super().__init__(environment)
         environment.globals["cors_origins_error"] = cors_origins_error
         environment.globals["random_secret"] = random_secret
+        environment.filters["python_string"] = python_string
+        environment.filters["toml_string"] = toml_string
