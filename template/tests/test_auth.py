@@ -88,6 +88,16 @@ async def test_unknown_refresh_token_is_401(client: AsyncClient) -> None:
     assert response.headers["content-type"] == "application/problem+json"
 
 
+async def test_odd_refresh_tokens_are_refused_before_any_lookup(client: AsyncClient) -> None:
+    for path in (REFRESH, LOGOUT):
+        too_long = await client.post(path, json={"refresh_token": "x" * 129})
+        assert too_long.status_code == 422, path
+        with_nul = await client.post(path, json={"refresh_token": "abc\x00def"})
+        assert with_nul.status_code == 422, path
+    non_ascii = await client.post(REFRESH, json={"refresh_token": "jeton-privé-ünïcode"})
+    assert non_ascii.status_code == 401
+
+
 async def test_an_expired_refresh_token_is_401(
     client: AsyncClient, users: UserFactory, database: Database
 ) -> None:

@@ -2,7 +2,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from app.models import RefreshToken
 from app.repositories.base import Repository
@@ -40,23 +40,26 @@ class RefreshTokenRepository(Repository[RefreshToken]):
             user_id=row.user_id, family_id=row.family_id, family_expires_at=row.family_expires_at
         )
 
+    async def owner_of(self, digest: str) -> uuid.UUID | None:
+        return await self.session.scalar(
+            select(RefreshToken.user_id).where(RefreshToken.token_digest == digest)
+        )
+
     async def get_by_digest(self, digest: str) -> RefreshToken | None:
         return await self.session.scalar(
             select(RefreshToken).where(RefreshToken.token_digest == digest)
         )
 
     async def revoke_family(self, family_id: uuid.UUID, now: datetime) -> None:
-        await self.session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=now)
-            .execution_options(synchronize_session=False)
-        )
+        await self._revoke(RefreshToken.family_id == family_id, now)
 
     async def revoke_all_for_user(self, user_id: uuid.UUID, now: datetime) -> None:
+        await self._revoke(RefreshToken.user_id == user_id, now)
+
+    async def _revoke(self, condition: ColumnElement[bool], now: datetime) -> None:
         await self.session.execute(
             update(RefreshToken)
-            .where(RefreshToken.user_id == user_id, RefreshToken.revoked_at.is_(None))
+            .where(condition, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )

@@ -1,3 +1,4 @@
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -27,6 +28,18 @@ class UserRepository(Repository[User]):
             .where(User.is_superuser.is_(True), User.is_active.is_(True))
         )
         return await self.session.scalar(query) or 0
+
+    async def lock(self, user_id: uuid.UUID) -> None:
+        """Hold the user's row until the end of the transaction.
+
+        Every change to a user's refresh tokens takes this lock first, so rotations,
+        replays and revocations of one user queue up in a single order: no deadlock,
+        and no rotation slips past a revocation. NO KEY UPDATE leaves the foreign-key
+        checks of concurrent logins unblocked. SQLite serializes writers anyway.
+        """
+        await self.session.execute(
+            select(User.id).where(User.id == user_id).with_for_update(key_share=True)
+        )
 
     async def invalidate_tokens(self, user: User, now: datetime) -> None:
         """Refuse every access token of this user issued before `now`."""

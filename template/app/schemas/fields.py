@@ -36,5 +36,5 @@ Password = Annotated[
     AfterValidator(_fits_bcrypt),
 ]
 # The current password is only compared, so any length up to bcrypt's limit is accepted.
-CurrentPassword = Annotated[str, Field(min_length=1, max_length=BCRYPT_MAX_BYTES)]
+CurrentPassword = Annotated[str, Field(min_length=1, max_length=BCRYPT_MAX_BYTES), no_nul]
 FullName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), no_nul]

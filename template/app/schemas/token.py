@@ -1,8 +1,9 @@
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.security import MAX_REFRESH_TOKEN_LENGTH
+from app.schemas.fields import no_nul
 
 
 class TokenPair(BaseModel):
@@ -15,4 +16,4 @@ class TokenPair(BaseModel):
 class RefreshRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    refresh_token: str = Field(min_length=1, max_length=MAX_REFRESH_TOKEN_LENGTH)
+    refresh_token: Annotated[str, Field(min_length=1, max_length=MAX_REFRESH_TOKEN_LENGTH), no_nul]

@@ -53,7 +53,11 @@ class AuthService:
     async def refresh(self, raw_token: str) -> TokenPair:
         now = utc_now()
         digest = refresh_token_digest(raw_token)
-        # One UPDATE claims the token: atomic on its own, so of two racing requests one wins.
+        owner = await self.tokens.owner_of(digest)
+        if owner is None:
+            raise Unauthorized(BAD_REFRESH_TOKEN)
+        await self.users.lock(owner)
+        # One UPDATE claims the token: of two racing requests, exactly one wins.
         claimed = await self.tokens.claim(digest, now)
         if claimed is None:
             await self._refuse_unclaimable(digest, now)  # always raises
@@ -66,6 +70,7 @@ class AuthService:
         """Revoke the token's family. Unknown tokens are ignored: logout is idempotent."""
         token = await self.tokens.get_by_digest(refresh_token_digest(raw_token))
         if token is not None:
+            await self.users.lock(token.user_id)
             async with self.tokens.savepoint():
                 await self.tokens.revoke_family(token.family_id, utc_now())
 
