@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.core.config import Settings, normalize_database_url
-from app.db.session import Database, create_engine, create_session_factory
+from app.db.session import SQLITE_BEGIN_OPTION, Database, create_engine, create_session_factory
 from app.main import create_app
 from tests.factories import UserFactory
 
@@ -104,6 +104,9 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection inside a transaction that is rolled back after the test."""
     async with engine.connect() as connection:
+        # On SQLite, a deferred outer transaction leaves the file writable by the
+        # processes a test starts (the CLI) until the test itself writes.
+        await connection.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
         transaction = await connection.begin()
         try:
             yield connection

@@ -59,6 +59,11 @@ async def test_create_superuser_reads_the_password_from_the_environment(
     created = run_cli(settings, "create-superuser", "--email", admin_email, password="admin pass 1")
     assert created.returncode == 0, created.stderr
     assert "admin pass 1" not in created.stdout + created.stderr
+    again = run_cli(settings, "create-superuser", "--email", admin_email, password="another 1")
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+
+    # The test's own requests come last: on SQLite they lock the file until the test ends.
 
     login = await client.post(
         "/api/v1/auth/token", data={"username": admin_email, "password": "admin pass 1"}
@@ -67,10 +72,6 @@ async def test_create_superuser_reads_the_password_from_the_environment(
     token = login.json()["access_token"]
     listing = await client.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})
     assert listing.status_code == 200  # a superuser-only route
-
-    again = run_cli(settings, "create-superuser", "--email", admin_email, password="another 1")
-    assert again.returncode == 1
-    assert "already exists" in again.stderr
 
 
 def test_create_superuser_never_takes_the_password_from_argv(settings: Settings) -> None:

@@ -34,11 +34,18 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+SQLITE_BEGIN_OPTION = "sqlite_begin"
+
+
 def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
     """Let SQLAlchemy, not the sqlite3 module, open transactions.
 
     The driver otherwise delays BEGIN and breaks SAVEPOINTs, which the services
     use; foreign keys are off in SQLite unless asked for on every connection.
+    Transactions begin IMMEDIATE (taking the write lock up front): one that read
+    first and wrote second would fail with "database is locked" under concurrent
+    requests instead of waiting its turn. The execution option `sqlite_begin`
+    overrides the mode for one connection.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -50,7 +57,8 @@ def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def create_session_factory(bind: Any, **options: Any) -> async_sessionmaker[AsyncSession]:
