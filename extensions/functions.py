@@ -21,7 +21,8 @@ def cors_origins_error(value: Any) -> str:
         if origin == "*":
             return 'cors_origins must not contain "*": credentials are allowed, so list each origin'
         if not isinstance(origin, str) or not ORIGIN_PATTERN.match(origin):
-            return f"cors_origins: {origin!r} is not an origin (scheme://host[:port], no path); expected {accepted}"
+            problem = "is not an origin (scheme://host[:port], no path)"
+            return f"cors_origins: {origin!r} {problem}; expected {accepted}"
     return ""
 
 

@@ -1,0 +1,31 @@
+# Development tasks for the template itself; `make help` lists them.
+.DEFAULT_GOAL := help
+.PHONY: help install test test-fast lint format render
+
+# Where `make render` writes a project rendered with the default answers.
+DEST ?= /tmp/rendered-service
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
+
+install: ## Create .venv with copier, pytest and ruff (uv sync)
+	uv sync
+
+test: ## Run every test, the deep ones included (needs PostgreSQL and Redis)
+	uv run pytest
+
+test-fast: ## Run the render and question tests only
+	uv run pytest -m "not deep"
+
+lint: ## Check style of extensions/ and tests/
+	uv run ruff check extensions/ tests/
+	uv run ruff format --check extensions/ tests/
+
+format: ## Fix style of extensions/ and tests/
+	uv run ruff check --fix extensions/ tests/
+	uv run ruff format extensions/ tests/
+
+# The absolute source path lets `copier update` work from $(DEST); uncommitted template changes
+# are included (copier warns); --overwrite refreshes a re-render.
+render: ## Render the template with default answers into $(DEST)
+	uv run copier copy --trust --defaults --overwrite $(CURDIR) $(DEST)

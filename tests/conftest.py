@@ -1,0 +1,90 @@
+"""Fixtures shared by the render, question, deep and boot tests."""
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from pytest_copier.plugin import CopierFixture
+
+from tests.helpers import (
+    ADMIN_DATABASE_URL,
+    DEEP_VARIANTS,
+    REDIS_URL,
+    InstalledProject,
+    create_database,
+    drop_database,
+)
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    return [f"deep tests use TEST_DATABASE_URL={ADMIN_DATABASE_URL} TEST_REDIS_URL={REDIS_URL}"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Fast checks first: a broken render is reported before minutes of installs.
+    items.sort(key=lambda item: item.get_closest_marker("deep") is not None)
+
+
+@pytest.fixture(scope="session")
+def copier_template_paths() -> list[str]:
+    # What copier reads when rendering; copying only these keeps .venv and caches out of
+    # pytest-copier's temporary git copy of the template.
+    return ["copier.yml", "extensions", "template"]
+
+
+@pytest.fixture(scope="session")
+def session_copier(copier_template: Path, sessionpatch: pytest.MonkeyPatch) -> CopierFixture:
+    """pytest-copier's `copier` fixture, for renders shared by several tests."""
+    return CopierFixture(template=copier_template, defaults={}, monkeypatch=sessionpatch)
+
+
+@pytest.fixture(scope="session")
+def uv_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One uv cache for every install in the run, so each variant after the first is cheap."""
+    if configured := os.environ.get("UV_CACHE_DIR"):
+        return Path(configured)
+    # Beside pytest's numbered basetemps rather than inside one, so it outlives this run too.
+    cache = tmp_path_factory.getbasetemp().parent / "uv-cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    return cache
+
+
+@pytest.fixture(scope="session")
+def installed_project(
+    session_copier: CopierFixture,
+    tmp_path_factory: pytest.TempPathFactory,
+    uv_cache_dir: Path,
+) -> Callable[[str], InstalledProject]:
+    """Render a deep variant and `uv sync` it, once per session and variant."""
+    projects: dict[str, InstalledProject | Exception] = {}
+
+    def install(variant: str) -> InstalledProject:
+        if variant not in projects:
+            try:
+                projects[variant] = _render_and_sync(variant)
+            except Exception as error:  # remembered: a broken variant fails fast afterwards
+                projects[variant] = error
+        outcome = projects[variant]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    def _render_and_sync(variant: str) -> InstalledProject:
+        folder = tmp_path_factory.mktemp("deep-" + re.sub(r"\W+", "-", variant))
+        rendered = session_copier.copy(folder / "service", **DEEP_VARIANTS[variant])
+        project = InstalledProject(rendered.path, uv_cache_dir)
+        frozen = ["--frozen"] if (project.path / "uv.lock").exists() else []
+        project.run("uv", "sync", *frozen)
+        return project
+
+    return install
+
+
+@pytest.fixture
+def fresh_database() -> Iterator[str]:
+    """The name of an empty PostgreSQL database, dropped after the test."""
+    name = create_database()
+    yield name
+    drop_database(name)

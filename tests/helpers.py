@@ -1,0 +1,143 @@
+"""Plain helpers shared by the test modules: subprocesses, environments and databases."""
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
+
+# The services the deep tests use; CI exports the same values, a developer may point elsewhere.
+ADMIN_DATABASE_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# The variants the deep tests install, by test id: the defaults, and the one that adds Redis.
+DEEP_VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},
+    "rate_limit_store=redis": {"rate_limit_store": "redis"},
+}
+
+# Variables that would make a rendered project use this repository's environment, or that
+# the rendered service and its tests read: each subprocess gets them only when a test says so.
+_LEAKING_VARIABLES = (
+    "VIRTUAL_ENV",
+    "PYTHONHOME",
+    "PYTHONPATH",
+    "UV_PROJECT_ENVIRONMENT",
+    "UV_RUN_RECURSION_DEPTH",
+    "PYTEST_ADDOPTS",
+    "PYTEST_CURRENT_TEST",
+    "TEST_DATABASE_URL",
+    "TEST_REDIS_URL",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SECRET_KEY",
+    "ENV",
+    "PORT",
+)
+
+
+def project_env(uv_cache_dir: Path, **extra: str) -> dict[str, str]:
+    """An environment for commands run inside a rendered project, isolated from this one."""
+    env = {key: value for key, value in os.environ.items() if key not in _LEAKING_VARIABLES}
+    own_bin = str(Path(sys.prefix) / "bin")
+    env["PATH"] = os.pathsep.join(
+        entry for entry in env.get("PATH", "").split(os.pathsep) if entry and entry != own_bin
+    )
+    env["UV_CACHE_DIR"] = str(uv_cache_dir)
+    # Only PyPI is reachable: fail at once instead of trying to download an interpreter.
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    env.update(extra)
+    return env
+
+
+@dataclass(frozen=True)
+class InstalledProject:
+    """A rendered project with its own .venv, and how to run commands inside it."""
+
+    path: Path
+    uv_cache_dir: Path
+
+    def env(self, **extra: str) -> dict[str, str]:
+        # Its own TMPDIR keeps the project's pytest runs from rotating this run's basetemps.
+        tmp = self.path.parent / "tmp"
+        tmp.mkdir(exist_ok=True)
+        return project_env(self.uv_cache_dir, TMPDIR=str(tmp), **extra)
+
+    def run(self, *command: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
+        __tracebackhide__ = True
+        return run(command, cwd=self.path, env=self.env(**extra_env))
+
+
+def run(
+    command: Sequence[str],
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 600,
+    check: bool = True,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; on failure raise with the command and its combined output."""
+    __tracebackhide__ = True  # the report shows the command's output, not this helper
+    result = subprocess.run(
+        list(command),
+        cwd=cwd,
+        env=None if env is None else dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"`{' '.join(command)}` in {cwd} exited {result.returncode}:\n{result.stdout}"
+        )
+    return result
+
+
+def database_url(name: str, scheme: str = "postgresql") -> str:
+    """The admin URL pointed at another database, optionally with a driver scheme."""
+    parts = urlsplit(ADMIN_DATABASE_URL)
+    return urlunsplit((scheme, parts.netloc, f"/{name}", "", ""))
+
+
+def psql(sql: str) -> None:
+    """Run one statement as the PostgreSQL admin (psql, so no driver is needed here)."""
+    run(
+        ["psql", ADMIN_DATABASE_URL, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
+        cwd=TEMPLATE_ROOT,
+        timeout=60,
+    )
+
+
+def create_database() -> str:
+    """Create an empty database with a random name and return the name."""
+    name = f"template_test_{secrets.token_hex(4)}"
+    psql(f'CREATE DATABASE "{name}"')
+    return name
+
+
+def drop_database(name: str) -> None:
+    # FORCE ends sessions a failed test may have left open, so teardown never hangs.
+    psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def random_secret_key() -> str:
+    """48 random URL-safe characters, as a production SECRET_KEY would be."""
+    return secrets.token_urlsafe(36)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,53 @@
+"""Bad answers are refused by the copier CLI with a message a person can act on."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import run
+
+# (question, answer as typed after --data question=, words the message must hold)
+REFUSED = [
+    ("project_slug", "My Slug", "must match"),
+    ("project_slug", "1abc", "must match"),
+    ("author_email", "not-an-email", "e-mail address"),
+    ("cors_origins", '["*"]', 'must not contain "*"'),
+    ("cors_origins", '["not a url"]', "is not an origin"),
+    ("cors_origins", '["https://a.com/path"]', "is not an origin"),
+    ("cors_origins", '"https://a.com"', "must be a YAML list"),
+    ("python_version", "3.10", "'3.10' is not in"),
+]
+
+
+def copier_copy(template: Path, destination: Path, *data: str) -> tuple[int, str]:
+    """Run the copier CLI as a user would, with no terminal to prompt on."""
+    command = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults"]
+    for answer in data:
+        command += ["--data", answer]
+    result = run([*command, str(template), str(destination)], cwd=destination.parent, check=False)
+    return result.returncode, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("question", "answer", "reason"),
+    [pytest.param(*case, id=f"{case[0]}={case[1]}") for case in REFUSED],
+)
+def test_bad_answer_is_refused(
+    question: str, answer: str, reason: str, copier_template: Path, tmp_path: Path
+) -> None:
+    destination = tmp_path / "service"
+    returncode, output = copier_copy(copier_template, destination, f"{question}={answer}")
+    assert returncode == 1, output
+    # The last line is what the user reads under copier's traceback.
+    message = output.strip().splitlines()[-1]
+    assert f"'{question}'" in message, output
+    assert reason in message, output
+    assert not destination.exists() or not any(destination.iterdir()), "nothing is rendered"
+
+
+def test_defaults_render_without_prompting(copier_template: Path, tmp_path: Path) -> None:
+    destination = tmp_path / "service"
+    returncode, output = copier_copy(copier_template, destination)
+    assert returncode == 0, output
+    assert (destination / ".copier-answers.yml").is_file()

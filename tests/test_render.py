@@ -1,0 +1,257 @@
+"""Render once per answer value and check files, syntax, style and recorded answers."""
+
+import configparser
+import os
+import re
+import sys
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pytest_copier.plugin import CopierFixture
+
+from tests.helpers import TEMPLATE_ROOT, run
+
+QUESTIONS: dict[str, Any] = {
+    name: spec
+    for name, spec in yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text()).items()
+    if not name.startswith("_")
+}
+
+
+def _choice_values(choices: list[Any] | dict[str, Any]) -> list[Any]:
+    # copier accepts a list of values or a mapping of labels to values.
+    return list(choices.values()) if isinstance(choices, dict) else list(choices)
+
+
+# One render per value of every choice question, with readable ids such as `ci_provider=none`.
+CASES = {
+    f"{name}={value}": {name: value}
+    for name, spec in QUESTIONS.items()
+    if isinstance(spec, dict) and "choices" in spec
+    for value in _choice_values(spec["choices"])
+}
+
+
+@dataclass(frozen=True)
+class Expected:
+    """Paths that must or must not exist, and text a file must or must not hold."""
+
+    present: tuple[str, ...] = ()
+    absent: tuple[str, ...] = ()
+    contains: dict[str, str] = field(default_factory=dict)
+    lacks: dict[str, str] = field(default_factory=dict)
+
+
+# Every render has these, whatever the answers.
+COMMON_PATHS = (
+    ".copier-answers.yml",
+    ".env",
+    ".env.example",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "Makefile",
+    "README.md",
+    "alembic.ini",
+    "app/__init__.py",
+    "app/core/defaults.py",
+    "pyproject.toml",
+    "scripts/start.sh",
+    "tests",
+)
+
+# Step 1 only records ci_provider and deploy_target in the answers. Step 3 renders their files
+# (.github/workflows/ci.yml, .gitlab-ci.yml, railway.json, Dockerfile) and changes these rows.
+NOT_YET_RENDERED = (".github", ".gitlab-ci.yml", "railway.json")
+
+EXPECTED: dict[str, Expected] = {
+    "python_version=3.14": Expected(absent=NOT_YET_RENDERED),
+    "python_version=3.13": Expected(absent=NOT_YET_RENDERED),
+    "python_version=3.12": Expected(absent=NOT_YET_RENDERED),
+    "python_version=3.11": Expected(absent=NOT_YET_RENDERED),
+    "rate_limit_store=memory": Expected(
+        absent=NOT_YET_RENDERED, lacks={".env.example": "REDIS_URL"}
+    ),
+    "rate_limit_store=redis": Expected(
+        absent=NOT_YET_RENDERED, contains={".env.example": "REDIS_URL"}
+    ),
+    "ci_provider=github": Expected(absent=NOT_YET_RENDERED),
+    "ci_provider=gitlab": Expected(absent=NOT_YET_RENDERED),
+    "ci_provider=none": Expected(absent=NOT_YET_RENDERED),
+    "deploy_target=railway": Expected(absent=NOT_YET_RENDERED),
+    "deploy_target=none": Expected(absent=NOT_YET_RENDERED),
+}
+
+# Jinja that survived rendering: `{{ name`, `{%` or `[[ name ]]`. Not `${{` (a GitHub Actions
+# expression), `{{"` (an escaped brace in an f-string), `[[name]]` (a TOML array of tables) or
+# `[[ -f x ]]` (a bash test).
+LEFTOVER_MARKERS = re.compile(r"(?<!\$)\{\{-?\s*[A-Za-z_]|\{%|\[\[\s+[A-Za-z_][\w.]*\s*(?:\]\]|\|)")
+
+
+@pytest.fixture(scope="module")
+def render(
+    session_copier: CopierFixture, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str], Path]:
+    """The rendered project of a case, rendered once for all the checks of this module."""
+    projects: dict[str, Path] = {}
+
+    def rendered(case: str) -> Path:
+        if case not in projects:
+            folder = tmp_path_factory.mktemp("render")
+            projects[case] = session_copier.copy(folder / "service", **CASES[case]).path
+        return projects[case]
+
+    return rendered
+
+
+def rendered_files(project: Path) -> list[Path]:
+    return sorted(path for path in project.rglob("*") if path.is_file())
+
+
+def text_of(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:  # a binary file holds no template syntax worth checking
+        return None
+
+
+def secret_key(project: Path) -> str:
+    for line in (project / ".env").read_text().splitlines():
+        name, _, value = line.partition("=")
+        if name.strip() == "SECRET_KEY":
+            return value.strip().strip("'\"")
+    raise AssertionError(f"no SECRET_KEY line in {project / '.env'}")
+
+
+def test_expectations_cover_every_choice() -> None:
+    assert set(EXPECTED) == set(CASES), "add a row to EXPECTED for each new choice value"
+
+
+def test_jinja_suffix_only_on_templated_files() -> None:
+    # Plain files stay plain, so they can be read, linted and edited as ordinary code.
+    needless = [
+        str(path.relative_to(TEMPLATE_ROOT))
+        for path in (TEMPLATE_ROOT / "template").rglob("*.jinja")
+        if not re.search(r"\{\{|\{%|\{#", path.read_text())
+    ]
+    assert needless == []
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_files_follow_answers(case: str, render: Callable[[str], Path]) -> None:
+    project = render(case)
+    expected = EXPECTED[case]
+    missing = [path for path in COMMON_PATHS + expected.present if not (project / path).exists()]
+    unwanted = [path for path in expected.absent if (project / path).exists()]
+    assert (missing, unwanted) == ([], []), "(missing, unexpected) paths"
+    for path, text in expected.contains.items():
+        assert text in (project / path).read_text(), f"{path} lacks {text!r}"
+    for path, text in expected.lacks.items():
+        assert text not in (project / path).read_text(), f"{path} holds {text!r}"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_no_leftover_template_syntax(case: str, render: Callable[[str], Path]) -> None:
+    project = render(case)
+    leftovers = []
+    for path in rendered_files(project):
+        relative = path.relative_to(project)
+        if path.suffix == ".jinja" or LEFTOVER_MARKERS.search(str(relative)):
+            leftovers.append(f"{relative}: name")
+        text = text_of(path)
+        for number, line in enumerate((text or "").splitlines(), start=1):
+            if LEFTOVER_MARKERS.search(line):
+                leftovers.append(f"{relative}:{number}: {line.strip()}")
+    assert leftovers == []
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_ruff_clean(case: str, render: Callable[[str], Path]) -> None:
+    project = render(case)
+    # This repository's ruff, run from the project so that its own [tool.ruff] config applies;
+    # --no-cache keeps the rendered tree as copier left it for the other checks.
+    ruff = [sys.executable, "-m", "ruff"]
+    run([*ruff, "check", "--no-cache", str(project)], cwd=project, timeout=120)
+    run([*ruff, "format", "--check", "--no-cache", str(project)], cwd=project, timeout=120)
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_config_files_parse(case: str, render: Callable[[str], Path]) -> None:
+    project = render(case)
+    checked = 0
+    for path in rendered_files(project):
+        if path.suffix == ".toml":
+            tomllib.loads(path.read_text())
+        elif path.suffix in {".yml", ".yaml"}:
+            yaml.safe_load(path.read_text())
+        else:
+            continue
+        checked += 1
+    assert checked >= 3, "expected at least pyproject.toml and two YAML files"
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_answers_recorded(case: str, render: Callable[[str], Path], copier_template: Path) -> None:
+    answers = yaml.safe_load((render(case) / ".copier-answers.yml").read_text())
+    for name, value in CASES[case].items():
+        assert answers[name] == value
+    # Questions without `when` are always asked, so always recorded; update depends on it.
+    unconditional = {name for name, spec in QUESTIONS.items() if "when" not in spec}
+    assert unconditional <= set(answers)
+    # pytest-copier renders from a git copy of the template tagged 99.99.99.
+    assert answers["_commit"] == "99.99.99"
+    assert answers["_src_path"] == str(copier_template)
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_redis_dependency_follows_rate_limit_store(
+    store: str, render: Callable[[str], Path]
+) -> None:
+    pyproject = tomllib.loads((render(f"rate_limit_store={store}") / "pyproject.toml").read_text())
+    names = {
+        re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0].lower()
+        for requirement in pyproject["project"]["dependencies"]
+    }
+    assert ("redis" in names) == (store == "redis"), sorted(names)
+
+
+def test_alembic_finds_the_migrations(render: Callable[[str], Path]) -> None:
+    project = render("rate_limit_store=memory")
+    # Read script_location as alembic does, so renaming the folder needs no change here.
+    config = configparser.ConfigParser(defaults={"here": str(project)})
+    config.read(project / "alembic.ini")
+    migrations = Path(config.get("alembic", "script_location"))
+    if not migrations.is_absolute():
+        migrations = project / migrations
+    assert (migrations / "env.py").is_file()
+    assert list((migrations / "versions").glob("*.py")), "no initial revision"
+
+
+def test_start_script_is_executable(render: Callable[[str], Path]) -> None:
+    # Containers and the boot test run scripts/start.sh directly.
+    assert os.access(render("rate_limit_store=memory") / "scripts/start.sh", os.X_OK)
+
+
+def test_env_file_is_ignored_and_holds_a_fresh_secret(
+    render: Callable[[str], Path], copier: CopierFixture, tmp_path: Path
+) -> None:
+    first = render("rate_limit_store=memory")
+    second = copier.copy(tmp_path / "service").path
+    assert len(secret_key(first)) >= 32
+    assert secret_key(first) != secret_key(second), "every render must generate its own key"
+    # Ask git itself, so any pattern style in .gitignore is judged as git would.
+    run(["git", "init", "-q"], cwd=second)
+    assert run(["git", "check-ignore", "-q", ".env"], cwd=second, check=False).returncode == 0
+    example = run(["git", "check-ignore", "-q", ".env.example"], cwd=second, check=False)
+    assert example.returncode == 1, ".env.example must stay tracked"
+
+
+def test_cors_origins_answer_reaches_defaults(copier: CopierFixture, tmp_path: Path) -> None:
+    project = copier.copy(tmp_path / "service", cors_origins=["https://app.example.com"]).path
+    defaults = (project / "app/core/defaults.py").read_text()
+    assert "https://app.example.com" in defaults
+    assert "http://localhost:3000" not in defaults, "the default origin must be replaced"
