@@ -19,10 +19,14 @@ ADMIN_DATABASE_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
-# The variants the deep tests install, by test id: the defaults, and the one that adds Redis.
+# The variants the deep tests install, by test id: the defaults, and one that adds Redis and
+# replaces the CORS origins (the rendered suite sends a real preflight for each origin).
 DEEP_VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
-    "rate_limit_store=redis": {"rate_limit_store": "redis"},
+    "redis+custom-cors": {
+        "rate_limit_store": "redis",
+        "cors_origins": ["https://app.example.com", "http://localhost:5173"],
+    },
 }
 
 # Variables that would make a rendered project use this repository's environment, or that

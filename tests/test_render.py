@@ -1,5 +1,6 @@
 """Render once per answer value and check files, syntax, style and recorded answers."""
 
+import ast
 import configparser
 import os
 import re
@@ -255,3 +256,28 @@ def test_cors_origins_answer_reaches_defaults(copier: CopierFixture, tmp_path: P
     defaults = (project / "app/core/defaults.py").read_text()
     assert "https://app.example.com" in defaults
     assert "http://localhost:3000" not in defaults, "the default origin must be replaced"
+
+
+def test_awkward_answers_stay_valid_and_formatted(copier: CopierFixture, tmp_path: Path) -> None:
+    answers = {
+        "project_name": 'The "Quoted" Service',
+        "project_description": "It's long: " + "a description that goes on and on " * 5,
+        "author_name": 'O\'Brien "Ops"',
+        "cors_origins": [f"https://app{number}.example.com:8443" for number in range(6)],
+    }
+    project = copier.copy(tmp_path / "service", **answers).path
+    ruff = [sys.executable, "-m", "ruff"]
+    run([*ruff, "check", "--no-cache", str(project)], cwd=project, timeout=120)
+    run([*ruff, "format", "--check", "--no-cache", str(project)], cwd=project, timeout=120)
+    metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert metadata["description"] == answers["project_description"]
+    assert metadata["authors"][0]["name"] == answers["author_name"]
+    # The Python literals hold exactly the answers.
+    values = {
+        node.targets[0].id if isinstance(node, ast.Assign) else node.target.id: node.value
+        for node in ast.parse((project / "app/core/defaults.py").read_text()).body
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None
+    }
+    assert ast.literal_eval(values["PROJECT_NAME"]) == answers["project_name"]
+    assert ast.literal_eval(values["PROJECT_DESCRIPTION"]) == answers["project_description"]
+    assert list(ast.literal_eval(values["CORS_ORIGINS"])) == answers["cors_origins"]
