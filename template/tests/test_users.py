@@ -253,3 +253,15 @@ async def test_the_last_superuser_cannot_be_removed(
     await users.create(superuser=True)
     response = await client.patch(path, headers=admin.headers, json={"is_superuser": False})
     assert response.status_code == 200
+
+
+async def test_superuser_cannot_give_a_taken_email(client: AsyncClient, users: UserFactory) -> None:
+    admin = await users.account(superuser=True)
+    await users.create(email="owner@example.com")
+    target = await users.create()
+    response = await client.patch(
+        f"{USERS}/{target.id}", headers=admin.headers, json={"email": "OWNER@example.com"}
+    )
+    assert response.status_code == 409
+    unchanged = await client.get(f"{USERS}/{target.id}", headers=admin.headers)
+    assert unchanged.json()["email"] == target.email
