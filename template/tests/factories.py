@@ -3,7 +3,7 @@
 import itertools
 from dataclasses import dataclass
 
-from httpx import AsyncClient
+from httpx import AsyncClient, Response
 
 from app.core.config import Settings
 from app.db.session import Database
@@ -67,3 +67,11 @@ class UserFactory:
         user = await self.create(superuser=superuser, password=password)
         tokens = await self.login(user.email, password)
         return Account(user, password, tokens["access_token"], tokens["refresh_token"])
+
+    async def change_password(self, account: Account, new_password: str) -> Response:
+        """PATCH /users/me with a new password and the current one."""
+        return await self.client.patch(
+            "/api/v1/users/me",
+            headers=account.headers,
+            json={"password": new_password, "current_password": account.password},
+        )

@@ -245,11 +245,7 @@ async def test_a_password_change_ends_older_tokens_only(
 ) -> None:
     """A token issued before a password change is refused; one from a later login works."""
     account = await users.account()
-    response = await client.patch(
-        ME,
-        headers=account.headers,
-        json={"password": NEW_PASSWORD, "current_password": account.password},
-    )
+    response = await users.change_password(account, NEW_PASSWORD)
     assert response.status_code == 200, response.text
     await assert_refused(client, account.access_token)
 

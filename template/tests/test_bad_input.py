@@ -89,11 +89,7 @@ async def test_password_change_to_over_72_bytes_is_422(
 ) -> None:
     """The 72-byte limit holds when a password is changed, too."""
     account = await users.account()
-    response = await client.patch(
-        ME,
-        headers=account.headers,
-        json={"password": TOO_LONG_FOR_BCRYPT, "current_password": account.password},
-    )
+    response = await users.change_password(account, TOO_LONG_FOR_BCRYPT)
     body = assert_problem(response, 422)
     assert any("72 bytes" in error["msg"] for error in body["errors"]), body
 

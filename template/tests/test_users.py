@@ -115,11 +115,7 @@ async def test_email_change_to_a_taken_address_is_409(
 
 async def test_password_change_ends_every_session(client: AsyncClient, users: UserFactory) -> None:
     account = await users.account()
-    response = await client.patch(
-        f"{USERS}/me",
-        headers=account.headers,
-        json={"password": "a brand new password", "current_password": account.password},
-    )
+    response = await users.change_password(account, "a brand new password")
     assert response.status_code == 200
     # The old refresh token and the old access token are both dead...
     refresh = await client.post(
