@@ -75,10 +75,13 @@ EXPECTED: dict[str, Expected] = {
     "python_version=3.12": Expected(absent=NOT_YET_RENDERED),
     "python_version=3.11": Expected(absent=NOT_YET_RENDERED),
     "rate_limit_store=memory": Expected(
-        absent=NOT_YET_RENDERED, lacks={".env.example": "REDIS_URL"}
+        absent=(*NOT_YET_RENDERED, "tests/test_rate_limit_redis.py"),
+        lacks={".env.example": "REDIS_URL"},
     ),
     "rate_limit_store=redis": Expected(
-        absent=NOT_YET_RENDERED, contains={".env.example": "REDIS_URL"}
+        present=("tests/test_rate_limit_redis.py",),
+        absent=NOT_YET_RENDERED,
+        contains={".env.example": "REDIS_URL"},
     ),
     "ci_provider=github": Expected(absent=NOT_YET_RENDERED),
     "ci_provider=gitlab": Expected(absent=NOT_YET_RENDERED),

@@ -8,16 +8,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
-from app.api import health
+from app.api import health, metrics
 from app.api.errors import register_error_handlers
-from app.api.middleware import REQUEST_ID_HEADER, RequestContextMiddleware
+from app.api.middleware import install_middleware
 from app.api.responses import problem_responses
 from app.api.v1.router import api_router
 from app.core import defaults
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
+from app.core.metrics import HttpMetrics
+from app.core.rate_limit import RateLimiter
 from app.db.session import Database
 
 
@@ -30,9 +31,11 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = database is None
         app.state.database = database or Database.from_settings(settings)
+        app.state.rate_limiter = RateLimiter.from_settings(settings)
         try:
             yield
         finally:
+            await app.state.rate_limiter.close()
             if owned:
                 await app.state.database.engine.dispose()
 
@@ -44,20 +47,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         responses=problem_responses(500),
     )
     app.state.settings = settings
+    app.state.metrics = HttpMetrics() if settings.metrics_enabled else None
     register_error_handlers(app)
-
-    # Middleware runs outermost-last-added: the request context wraps everything,
-    # so even an error inside CORS handling answers a problem with a request id.
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=list(settings.cors_origins),
-        allow_credentials=True,
-        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
-        expose_headers=[REQUEST_ID_HEADER],
-    )
-    app.add_middleware(RequestContextMiddleware)
+    install_middleware(app, settings)
 
     app.include_router(health.router)
+    if settings.metrics_enabled:
+        app.include_router(metrics.router)
     app.include_router(api_router)
     return app

@@ -1,15 +1,26 @@
 #!/bin/sh
-# The one start command of the service: apply migrations, then serve.
+# The one start command of the service: prepare metrics, apply migrations, then serve.
 set -eu
+
+# Each worker writes its metric samples here and /metrics adds them all up; with several
+# workers the settings (read by the migrations too) require it. Samples of an earlier run
+# must not count again: left unset, the directory is a new one; a directory given is
+# emptied of prometheus_client's files only, in case it also holds something else.
+if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
+    mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+    find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -type f -name '*.db' -delete
+else
+    PROMETHEUS_MULTIPROC_DIR="$(mktemp -d "${TMPDIR:-/tmp}/prometheus-multiproc.XXXXXX")"
+fi
+export PROMETHEUS_MULTIPROC_DIR
 
 alembic upgrade head
 
-# --proxy-headers trusts X-Forwarded-* only from FORWARDED_ALLOW_IPS.
+# The app reads X-Forwarded-* itself, trusting only FORWARDED_ALLOW_IPS (app/api/middleware).
 exec uvicorn app.main:create_app --factory \
     --host "${HOST:-0.0.0.0}" \
     --port "${PORT:-8000}" \
     --workers "${WEB_CONCURRENCY:-1}" \
-    --proxy-headers \
-    --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" \
+    --no-proxy-headers \
     --no-server-header \
     --timeout-graceful-shutdown 20

@@ -10,8 +10,10 @@ rolled back, so tests never see each other's data.
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -23,13 +25,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.core.config import Settings, normalize_database_url
-from app.db.session import SQLITE_BEGIN_OPTION, Database, create_engine, create_session_factory
+from app.db.session import Database, create_engine, create_session_factory
 from app.main import create_app
 from tests.factories import UserFactory
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-production-rules"
 SERVER_URL = os.environ.get("TEST_DATABASE_URL")
+# Used when the rendered service keeps its rate-limit counters in Redis.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+GENEROUS_LIMIT = "10000/minute"
 
 
 def pytest_report_header() -> str:
@@ -90,6 +95,13 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         secret_key=TEST_SECRET_KEY,
         bcrypt_rounds=4,  # the minimum: hashing stays real but fast
+        # Limits no ordinary test reaches; the rate-limit tests set their own.
+        rate_limit_login=GENEROUS_LIMIT,
+        rate_limit_refresh=GENEROUS_LIMIT,
+        rate_limit_signup=GENEROUS_LIMIT,
+        redis_url=TEST_REDIS_URL,
+        # Counters of this run never meet another run's in a shared Redis.
+        rate_limit_key_prefix=f"test-{uuid.uuid4().hex[:12]}",
     )
 
 
@@ -104,9 +116,6 @@ async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
 async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     """A connection inside a transaction that is rolled back after the test."""
     async with engine.connect() as connection:
-        # On SQLite, a deferred outer transaction leaves the file writable by the
-        # processes a test starts (the CLI) until the test itself writes.
-        await connection.execution_options(**{SQLITE_BEGIN_OPTION: "DEFERRED"})
         transaction = await connection.begin()
         try:
             yield connection
@@ -126,6 +135,7 @@ async def app(settings: Settings, database: Database) -> AsyncIterator[FastAPI]:
     app = create_app(settings, database)
     async with app.router.lifespan_context(app):
         yield app
+        await app.state.rate_limiter.reset()  # no test sees another's requests
 
 
 @pytest.fixture
@@ -137,3 +147,30 @@ async def client(app: FastAPI) -> AsyncIterator[AsyncClient]:
 @pytest.fixture
 def users(database: Database, settings: Settings, client: AsyncClient) -> UserFactory:
     return UserFactory(database, settings, client)
+
+
+AppClient = Callable[..., AbstractAsyncContextManager[AsyncClient]]
+
+
+@pytest.fixture
+def app_client(settings: Settings, database: Database) -> AppClient:
+    """Clients of apps with their own settings, seen from a given peer address.
+
+    Apps made with the same settings share their rate-limit counters when the
+    store is Redis, as two processes of one deployment do.
+    """
+
+    @asynccontextmanager
+    async def make(peer: str = "203.0.113.7", **overrides: Any) -> AsyncIterator[AsyncClient]:
+        app = create_app(settings.model_copy(update=overrides), database)
+        transport = ASGITransport(app=app, client=(peer, 40000))
+        async with (
+            app.router.lifespan_context(app),
+            AsyncClient(transport=transport, base_url="http://test") as client,
+        ):
+            try:
+                yield client
+            finally:
+                await app.state.rate_limiter.reset()
+
+    return make

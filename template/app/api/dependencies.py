@@ -8,6 +8,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.context import user_id_var
 from app.core.exceptions import AppError, Forbidden, Unauthorized
 from app.core.security import decode_access_token
 from app.db.session import Database
@@ -84,6 +85,7 @@ async def get_current_user(
     # A deleted or deactivated user, or a token from before a password change, is refused.
     if user is None or not user.is_active or claims.issued_at < user.tokens_valid_after.timestamp():
         raise Unauthorized("The access token is no longer valid.")
+    user_id_var.set(str(user.id))  # the request's later log lines name the user
     return user
 
 

@@ -37,24 +37,32 @@ def problem_response(
     )
 
 
-async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
+def _headers_for(request: Request, headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The error's own headers, plus the rate-limit budget when the route has one."""
+    return {**getattr(request.state, "rate_limit_headers", {}), **(headers or {})}
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)  # noqa: S101 - registered for AppError only
-    return problem_response(exc.status, exc.detail, headers=exc.headers or None)
+    return problem_response(exc.status, exc.detail, headers=_headers_for(request, exc.headers))
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it only
-    return problem_response(exc.status_code, str(exc.detail), headers=exc.headers)
+    return problem_response(
+        exc.status_code, str(exc.detail), headers=_headers_for(request, exc.headers)
+    )
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
     # The offending input is not echoed back: it may be a password.
     errors = [
         {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
         for error in exc.errors()
     ]
-    return problem_response(422, "The request is not valid.", errors=errors)
+    headers = _headers_for(request, None)
+    return problem_response(422, "The request is not valid.", headers=headers, errors=errors)
 
 
 def register_error_handlers(app: FastAPI) -> None:

@@ -1,12 +1,17 @@
 """Liveness (the process answers) and readiness (its database answers in time)."""
 
 import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from app.api.dependencies import DatabaseDep, SettingsDep
+from app.api.rate_limit import get_rate_limiter
+from app.core.config import Settings
+from app.core.rate_limit import RateLimiter
+from app.db.session import Database
 from app.schemas.health import Liveness, Readiness
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -23,12 +28,30 @@ async def live() -> Liveness:
     responses={503: {"model": Readiness, "description": "A dependency is unreachable"}},
     summary="The service can reach its database",
 )
-async def ready(database: DatabaseDep, settings: SettingsDep) -> JSONResponse:
+async def ready(
+    database: DatabaseDep,
+    settings: SettingsDep,
+    limiter: Annotated[RateLimiter, Depends(get_rate_limiter)],
+) -> JSONResponse:
+    readiness = Readiness(
+        status="ok",
+        database="ok" if await _database_answers(database, settings) else "unreachable",
+    )
+    if limiter.is_remote:
+        readiness.redis = "ok" if await limiter.is_reachable() else "unreachable"
+    if "unreachable" in (readiness.database, readiness.redis):
+        readiness.status = "degraded"
+    return JSONResponse(
+        readiness.model_dump(exclude_none=True),
+        status_code=503 if readiness.status == "degraded" else 200,
+    )
+
+
+async def _database_answers(database: Database, settings: Settings) -> bool:
     try:
         async with asyncio.timeout(settings.db_connect_timeout):
             async with database.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
     except Exception:  # any failure to answer in time means "not ready"
-        body = Readiness(status="degraded", database="unreachable")
-        return JSONResponse(body.model_dump(), status_code=503)
-    return JSONResponse(Readiness(status="ok", database="ok").model_dump())
+        return False
+    return True

@@ -1,9 +1,11 @@
 """Settings, read once from the environment and `.env`."""
 
+import os
 import sys
 from functools import lru_cache
 from typing import Annotated, Literal
 
+from limits import parse as parse_limit
 from pydantic import (
     Field,
     SecretStr,
@@ -16,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 from app.core import defaults
+from app.core.metrics import MULTIPROCESS_DIRECTORY_VARIABLE
 
 # Values that appear in examples and must never sign production tokens.
 PLACEHOLDER_SECRETS = frozenset(
@@ -54,8 +57,24 @@ class Settings(BaseSettings):
 
     # NoDecode: the variable is a comma-separated list, not JSON.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = defaults.CORS_ORIGINS
-    rate_limit_store: Literal["memory", "redis"] = defaults.RATE_LIMIT_STORE
+    # auto: readable lines with ENV=dev, JSON lines (for a log collector) everywhere else.
+    log_format: Literal["auto", "json", "console"] = "auto"
+    metrics_enabled: bool = True
+    # When set, GET /metrics needs `Authorization: Bearer <token>`.
+    metrics_token: SecretStr | None = None
+
+    rate_limit_store: defaults.RateLimitStore = defaults.RATE_LIMIT_STORE
     redis_url: str = "redis://localhost:6379/0"
+    # Requests per client IP, in the `limits` notation ("5/minute", "100/hour").
+    rate_limit_login: str = "5/minute"
+    rate_limit_refresh: str = "30/minute"
+    rate_limit_signup: str = "10/minute"
+    # Namespaces this service's counters in a Redis shared with others.
+    rate_limit_key_prefix: str = f"{defaults.PROJECT_SLUG}:rate-limit"
+    # Worker processes (uvicorn --workers): the memory store cannot be shared between them.
+    web_concurrency: int = Field(default=1, ge=1, le=64)
+    # Peers allowed to set X-Forwarded-For/-Proto (comma-separated IPs or CIDR ranges).
+    forwarded_allow_ips: str = "127.0.0.1"
 
     @field_validator("database_url")
     @classmethod
@@ -80,6 +99,43 @@ class Settings(BaseSettings):
         if "*" in value:
             raise ValueError('"*" is not allowed with credentials; list each origin')
         return value
+
+    @field_validator("rate_limit_login", "rate_limit_refresh", "rate_limit_signup")
+    @classmethod
+    def _parse_limit(cls, value: str) -> str:
+        try:
+            parse_limit(value)
+        except ValueError:
+            raise ValueError(f'"{value}" is not a rate limit such as "5/minute"') from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_process_per_memory_store(self) -> "Settings":
+        if self.rate_limit_store == "memory" and self.web_concurrency > 1:
+            raise ValueError(
+                f"RATE_LIMIT_STORE=memory keeps counters per process, so {self.web_concurrency} "
+                "workers would each allow the full limit: use the Redis store (rendered with "
+                "rate_limit_store=redis, RATE_LIMIT_STORE=redis) or WEB_CONCURRENCY=1"
+            )
+        return self
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _blank_token_is_no_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # An empty METRICS_TOKEN= must not become a token that an empty header matches.
+        return value if value and value.get_secret_value() else None
+
+    @model_validator(mode="after")
+    def _metrics_of_every_worker(self) -> "Settings":
+        # Read from the process environment, where prometheus_client reads it too.
+        shared_directory = os.environ.get(MULTIPROCESS_DIRECTORY_VARIABLE)
+        if self.metrics_enabled and self.web_concurrency > 1 and not shared_directory:
+            raise ValueError(
+                f"{self.web_concurrency} workers need {MULTIPROCESS_DIRECTORY_VARIABLE} "
+                "(scripts/start.sh sets it) so that /metrics adds up all of them, "
+                "or METRICS_ENABLED=false"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_rules(self) -> "Settings":

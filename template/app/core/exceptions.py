@@ -6,14 +6,15 @@ from typing import ClassVar
 
 class AppError(Exception):
     status: ClassVar[HTTPStatus] = HTTPStatus.INTERNAL_SERVER_ERROR
-    headers: ClassVar[dict[str, str]] = {}
+    default_headers: ClassVar[dict[str, str]] = {}
     # The unit of work normally rolls back on an error. An error that records a
     # security decision (a revoked token family) must keep that change.
     keep_changes: ClassVar[bool] = False
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = {**self.default_headers, **(headers or {})}
 
 
 class NotFound(AppError):
@@ -26,7 +27,7 @@ class Conflict(AppError):
 
 class Unauthorized(AppError):
     status = HTTPStatus.UNAUTHORIZED
-    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
+    default_headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": "Bearer"}
 
 
 class RefreshTokenReused(Unauthorized):
@@ -37,3 +38,11 @@ class RefreshTokenReused(Unauthorized):
 
 class Forbidden(AppError):
     status = HTTPStatus.FORBIDDEN
+
+
+class TooManyRequests(AppError):
+    status = HTTPStatus.TOO_MANY_REQUESTS
+
+
+class ServiceUnavailable(AppError):
+    status = HTTPStatus.SERVICE_UNAVAILABLE

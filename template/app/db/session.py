@@ -42,10 +42,9 @@ def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
 
     The driver otherwise delays BEGIN and breaks SAVEPOINTs, which the services
     use; foreign keys are off in SQLite unless asked for on every connection.
-    Transactions begin IMMEDIATE (taking the write lock up front): one that read
-    first and wrote second would fail with "database is locked" under concurrent
-    requests instead of waiting its turn. The execution option `sqlite_begin`
-    overrides the mode for one connection.
+    The execution option `sqlite_begin` picks the BEGIN mode: sessions ask for
+    IMMEDIATE (see create_session_factory); plain connections, such as the
+    readiness check's, stay DEFERRED and never wait for a writer.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -57,11 +56,16 @@ def _enable_sqlite_transactions(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "IMMEDIATE")
+        mode = connection.get_execution_options().get(SQLITE_BEGIN_OPTION, "DEFERRED")
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def create_session_factory(bind: Any, **options: Any) -> async_sessionmaker[AsyncSession]:
+    if isinstance(bind, AsyncEngine) and bind.dialect.name == "sqlite":
+        # A unit of work takes SQLite's write lock up front: one that read first and
+        # wrote second would fail with "database is locked" under concurrent requests
+        # instead of waiting its turn.
+        bind = bind.execution_options(**{SQLITE_BEGIN_OPTION: "IMMEDIATE"})
     # Objects stay readable after commit: responses are serialized after the unit of work ends.
     return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False, **options)
 

@@ -26,6 +26,14 @@ BAD_CREDENTIALS = "Incorrect e-mail or password."
 BAD_REFRESH_TOKEN = "The refresh token is invalid, expired or revoked."  # noqa: S105
 
 
+def _refuse_login(reason: str, user: User | None = None) -> NoReturn:
+    # The client is told the same whatever went wrong; the log says what. Not the e-mail:
+    # people type their password into that field.
+    user_id = str(user.id) if user else None
+    logger.warning("login failed", extra={"reason": reason, "user_id": user_id})
+    raise Unauthorized(BAD_CREDENTIALS)
+
+
 class AuthService:
     def __init__(
         self, users: UserRepository, tokens: RefreshTokenRepository, settings: Settings
@@ -39,13 +47,16 @@ class AuthService:
         user = await self.users.get_by_email(email)
         if user is None:
             await burn_password_check(password, self.settings.bcrypt_rounds)
-            raise Unauthorized(BAD_CREDENTIALS)
-        if not await verify_password(password, user.hashed_password) or not user.is_active:
-            raise Unauthorized(BAD_CREDENTIALS)
+            _refuse_login("unknown_email")
+        if not await verify_password(password, user.hashed_password):
+            _refuse_login("bad_password", user)
+        if not user.is_active:
+            _refuse_login("inactive", user)
         return user
 
     async def login(self, email: str, password: str) -> TokenPair:
         user = await self.authenticate(email, password)
+        logger.info("login succeeded", extra={"user_id": str(user.id)})
         now = utc_now()
         family_expires_at = now + timedelta(days=self.settings.refresh_token_family_max_days)
         return await self._issue(user, uuid.uuid4(), family_expires_at, now)

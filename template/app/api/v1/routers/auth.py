@@ -4,6 +4,7 @@ from fastapi import APIRouter, Form, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.dependencies import AuthServiceDep
+from app.api.rate_limit import LOGIN_LIMIT, REFRESH_LIMIT
 from app.api.responses import problem_responses
 from app.schemas.fields import no_nul
 from app.schemas.token import RefreshRequest, TokenPair
@@ -28,7 +29,8 @@ class LoginForm(BaseModel):
 @router.post(
     "/token",
     response_model=TokenPair,
-    responses=problem_responses(401, 422),
+    dependencies=[LOGIN_LIMIT],
+    responses=problem_responses(401, 422, 429, 503),
     summary="Log in with e-mail and password",
 )
 async def login(
@@ -41,7 +43,8 @@ async def login(
 @router.post(
     "/refresh",
     response_model=TokenPair,
-    responses=problem_responses(401, 422),
+    dependencies=[REFRESH_LIMIT],
+    responses=problem_responses(401, 422, 429, 503),
     summary="Exchange a refresh token for a new pair (the old one is consumed)",
 )
 async def refresh(body: RefreshRequest, auth: AuthServiceDep, response: Response) -> TokenPair:

@@ -4,6 +4,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.dependencies import CurrentUser, SuperUser, UserServiceDep
+from app.api.rate_limit import SIGNUP_LIMIT
 from app.api.responses import problem_responses
 from app.models import User
 from app.schemas.user import PageParams, UserCreate, UserPage, UserRead, UserUpdate, UserUpdateMe
@@ -18,7 +19,8 @@ ADMIN = problem_responses(401, 403, 404, 422)
     "",
     response_model=UserRead,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(409, 422),
+    dependencies=[SIGNUP_LIMIT],
+    responses=problem_responses(409, 422, 429, 503),
     summary="Sign up",
 )
 async def create_user(body: UserCreate, users: UserServiceDep) -> User:

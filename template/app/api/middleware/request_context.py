@@ -8,7 +8,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import problem_response
-from app.core.context import request_id_var
+from app.core.context import request_id_var, user_id_var
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _incoming_request_id(scope) or str(uuid.uuid4())
-        token = request_id_var.set(request_id)
+        request_id_token = request_id_var.set(request_id)
+        # get_current_user names the user once authenticated; no request inherits another's.
+        user_id_token = user_id_var.set(None)
         response_started = False
 
         async def send_with_id(message: Message) -> None:
@@ -58,4 +60,5 @@ class RequestContextMiddleware:
                 response = problem_response(500, "An unexpected error occurred.")
                 await response(scope, receive, send_with_id)
         finally:
-            request_id_var.reset(token)
+            user_id_var.reset(user_id_token)
+            request_id_var.reset(request_id_token)

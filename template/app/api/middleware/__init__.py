@@ -1,0 +1,49 @@
+"""The middleware stack, assembled in one place and in one order."""
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from app.api.metrics import METRICS_PATH
+from app.api.middleware.metrics import MetricsMiddleware, RouteTemplates
+from app.api.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
+from app.api.middleware.security_headers import SecurityHeadersMiddleware
+from app.core.config import Settings
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    """Add the middleware, innermost first: each one added wraps all those before it.
+
+    A request passes them from the last added to the first, its response the other way:
+
+    - proxy headers, outermost: the client address and scheme come from X-Forwarded-For
+      and -Proto only when the peer is in FORWARDED_ALLOW_IPS, before anything (rate
+      limits, logs) reads them. The server's own proxy handling is off (scripts/start.sh),
+      so this is the one place that decides.
+    - metrics: it times and counts every answer, the 500 that the request
+      context makes of a crash included. Scrapes of /metrics are not measured, so
+      reading the numbers does not change them.
+    - security headers, also outside the request context, so that 500 has them too.
+    - request context: the request id, and the 500 problem (logged with its traceback)
+      for any error nothing else handled.
+    - CORS, inside the request context: an error in CORS handling still answers a
+      problem with a request id.
+    """
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
+        expose_headers=[REQUEST_ID_HEADER],
+    )
+    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, strict_transport_security=settings.env != "dev")
+    if settings.metrics_enabled:
+        app.add_middleware(
+            MetricsMiddleware,
+            metrics=app.state.metrics,
+            routes=RouteTemplates(app.router),
+            unmeasured_route=METRICS_PATH,
+        )
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)

@@ -1,0 +1,42 @@
+"""The service's Prometheus metrics, in a registry that belongs to one app."""
+
+import os
+
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
+
+# Names the directory where each worker process writes its samples, so that a scrape
+# answered by any one worker adds up all of them (scripts/start.sh sets and empties it).
+# prometheus_client reads it from the process environment when it is imported: it is
+# an environment variable, not a setting, because a value in .env would not reach it.
+MULTIPROCESS_DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+class HttpMetrics:
+    """Request durations and requests in flight, labelled by method, route template and status."""
+
+    def __init__(self) -> None:
+        # Not the global default registry: a test run builds many apps in one process.
+        self.registry = CollectorRegistry()
+        self.request_duration = Histogram(
+            "http_request_duration_seconds",
+            "Time from a request's arrival to the end of its response.",
+            ["method", "route", "status_code"],
+            registry=self.registry,
+        )
+        self.requests_in_progress = Gauge(
+            "http_requests_in_progress",
+            "Requests being answered now.",
+            ["method", "route"],
+            registry=self.registry,
+            multiprocess_mode="livesum",  # summed over the worker processes alive now
+        )
+
+    def exposition(self) -> bytes:
+        """Every sample in the Prometheus text format; with several workers, all of theirs."""
+        if not os.environ.get(MULTIPROCESS_DIRECTORY_VARIABLE):
+            return generate_latest(self.registry)
+        # A fresh registry per scrape, holding only the collector that reads the files.
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # not annotated
+        return generate_latest(registry)

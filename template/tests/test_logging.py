@@ -1,0 +1,148 @@
+"""Log lines: security events, the request's id and user, and never a secret."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+
+from app.api.dependencies import CurrentUser
+from app.core.config import Settings
+from app.core.context import user_id_var
+from app.core.logging import ConsoleFormatter, logging_config
+from app.core.security import create_access_token
+from app.db.session import Database
+from app.db.types import utc_now
+from app.main import create_app
+from tests.factories import UserFactory
+from tests.observability import captured_logs, metric_series, series
+
+TOKEN = "/api/v1/auth/token"
+REFRESH = "/api/v1/auth/refresh"
+LOGOUT = "/api/v1/auth/logout"
+
+
+def json_app(settings: Settings, database: Database) -> FastAPI:
+    return create_app(settings.model_copy(update={"log_format": "json"}), database)
+
+
+async def test_an_unhandled_error_is_answered_measured_and_logged(
+    settings: Settings, database: Database, users: UserFactory
+) -> None:
+    app = json_app(settings, database)
+
+    async def boom(_user: CurrentUser) -> None:
+        raise RuntimeError("the route failed")
+
+    app.add_api_route("/boom", boom)
+    user = await users.create()
+    bearer = {"Authorization": f"Bearer {create_access_token(user.id, settings, utc_now())}"}
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        with captured_logs() as logs:
+            response = await client.get("/boom", headers=bearer)
+        exposition = (await client.get("/metrics")).text
+
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    request_id = response.headers["x-request-id"]
+    assert response.json()["request_id"] == request_id
+    assert "the route failed" not in response.text
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    labels = {"method": "GET", "route": "/boom", "status_code": "500"}
+    assert metric_series(exposition)[series("http_request_duration_seconds_count", **labels)] == 1
+    [line] = [line for line in logs.lines if line["message"] == "unhandled error"]
+    assert line["level"] == "ERROR"
+    assert (line["request_id"], line["user_id"]) == (request_id, str(user.id))
+    assert "RuntimeError: the route failed" in line["exc_info"]
+    assert user_id_var.get() is None  # the request's user did not outlive the request
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[AsyncClient]:
+    """A client of the app served by uvicorn: its access log lines are the requests' own."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="off")
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        if serving.done():
+            serving.result()  # raises what stopped the server from starting
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        async with AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            yield client
+    finally:
+        server.should_exit = True
+        await serving
+
+
+async def test_an_auth_flow_logs_its_events_and_no_secret(
+    settings: Settings, database: Database
+) -> None:
+    email, password = "flow@example.com", "a long and secret passphrase"
+    app = json_app(settings, database)
+    async with app.router.lifespan_context(app), served(app) as client:
+        with captured_logs() as logs:
+            body = {"email": email, "password": password}
+            user_id = (await client.post("/api/v1/users", json=body)).json()["id"]
+            form = {"username": email, "password": password}
+            login = (await client.post(TOKEN, data=form)).json()
+            wrong = {"username": email, "password": f"not {password}"}
+            assert (await client.post(TOKEN, data=wrong)).status_code == 401
+            unknown = {"username": "nobody@example.com", "password": password}
+            assert (await client.post(TOKEN, data=unknown)).status_code == 401
+            bearer = {"Authorization": f"Bearer {login['access_token']}"}
+            assert (await client.get("/api/v1/users/me", headers=bearer)).status_code == 200
+            first_refresh = {"refresh_token": login["refresh_token"]}
+            rotated = (await client.post(REFRESH, json=first_refresh)).json()
+            assert (await client.post(REFRESH, json=first_refresh)).status_code == 401
+            logout = {"refresh_token": rotated["refresh_token"]}
+            assert (await client.post(LOGOUT, json=logout)).status_code == 204
+        await app.state.rate_limiter.reset()  # as the app fixtures do: no test sees another's
+
+    tokens = [pair[kind] for pair in (login, rotated) for kind in ("access_token", "refresh_token")]
+    for secret in [password, "$2b$", "Authorization", "Bearer", *tokens]:
+        assert secret not in logs.text
+    events = {(line["message"], line.get("reason"), line["user_id"]) for line in logs.lines}
+    assert ("login succeeded", None, user_id) in events
+    assert ("login failed", "bad_password", user_id) in events
+    assert ("login failed", "unknown_email", None) in events
+    assert ("refresh token reuse detected; family revoked", None, user_id) in events
+    # The server's access line of the authenticated request names the user, and only that one.
+    access = [line for line in logs.lines if line["logger"] == "uvicorn.access"]
+    named = [line["message"] for line in access if line["user_id"] == user_id]
+    assert len(access) == 8
+    assert len(named) == 1
+    assert "GET /api/v1/users/me" in named[0]
+    assert all(line["request_id"] for line in access)
+
+
+def test_console_lines_in_development_json_elsewhere(settings: Settings) -> None:
+    def formatter(**changes: str) -> str:
+        handler = logging_config(settings.model_copy(update=changes))["handlers"]["stdout"]
+        formatter_name: str = handler["formatter"]
+        return formatter_name
+
+    assert formatter(env="dev") == "console"
+    assert formatter(env="staging") == "json"
+    assert formatter(env="production") == "json"
+    assert formatter(env="dev", log_format="json") == "json"
+    assert formatter(env="production", log_format="console") == "console"
+
+
+def test_console_lines_show_the_extra_fields() -> None:
+    record = logging.makeLogRecord(
+        {"msg": "login failed", "levelname": "WARNING", "name": "app", "request_id": "abc"}
+    )
+    record.reason = "bad_password"
+    record.user_id = None
+    line = ConsoleFormatter().format(record)
+    assert line.endswith("WARNING app [abc] login failed reason=bad_password")

@@ -1,0 +1,94 @@
+"""Rate limits per client address, whichever store keeps the counters."""
+
+import pytest
+from httpx import AsyncClient, Response
+from pydantic import ValidationError
+
+from app.core.config import Settings
+from tests.conftest import AppClient
+
+TOKEN = "/api/v1/auth/token"
+WRONG_LOGIN = {"username": "nobody@example.com", "password": "not the password"}
+
+
+async def login_attempts(client: AsyncClient, count: int, **headers: str) -> list[Response]:
+    return [await client.post(TOKEN, data=WRONG_LOGIN, headers=headers) for _ in range(count)]
+
+
+async def test_the_login_limit_answers_a_429_problem(app_client: AppClient) -> None:
+    async with app_client(rate_limit_login="3/minute") as client:
+        allowed = await login_attempts(client, 3)
+        refused = await client.post(TOKEN, data=WRONG_LOGIN)
+    assert [response.status_code for response in allowed] == [401, 401, 401]
+    assert [response.headers["x-ratelimit-remaining"] for response in allowed] == ["2", "1", "0"]
+    assert refused.status_code == 429
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["request_id"]
+    assert 0 < int(refused.headers["retry-after"]) <= 60
+    assert refused.headers["x-ratelimit-limit"] == "3"
+
+
+@pytest.mark.parametrize(
+    ("setting", "path", "body"),
+    [
+        ("rate_limit_refresh", "/api/v1/auth/refresh", {"refresh_token": "unknown"}),
+        ("rate_limit_signup", "/api/v1/users", {"email": "not-an-email", "password": "x"}),
+    ],
+)
+async def test_refresh_and_sign_up_are_limited(
+    app_client: AppClient, setting: str, path: str, body: dict[str, str]
+) -> None:
+    async with app_client(**{setting: "2/minute"}) as client:
+        statuses = [(await client.post(path, json=body)).status_code for _ in range(3)]
+    assert statuses[2] == 429
+    assert 429 not in statuses[:2]
+
+
+async def test_each_client_has_its_own_budget(app_client: AppClient) -> None:
+    async with app_client(peer="203.0.113.7", rate_limit_login="2/minute") as first:
+        assert [r.status_code for r in await login_attempts(first, 3)] == [401, 401, 429]
+        async with app_client(peer="203.0.113.8", rate_limit_login="2/minute") as second:
+            assert (await second.post(TOKEN, data=WRONG_LOGIN)).status_code == 401
+
+
+async def test_forwarded_headers_from_an_untrusted_peer_are_ignored(
+    app_client: AppClient,
+) -> None:
+    async with app_client(peer="203.0.113.7", rate_limit_login="2/minute") as client:
+        statuses = [
+            (
+                await client.post(
+                    TOKEN, data=WRONG_LOGIN, headers={"X-Forwarded-For": f"198.51.100.{n}"}
+                )
+            ).status_code
+            for n in range(4)
+        ]
+    assert statuses == [401, 401, 429, 429]
+
+
+async def test_a_trusted_proxy_is_keyed_on_the_forwarded_client(app_client: AppClient) -> None:
+    async with app_client(
+        peer="10.0.0.5", forwarded_allow_ips="10.0.0.0/24", rate_limit_login="2/minute"
+    ) as proxy:
+        first = {"X-Forwarded-For": "198.51.100.1"}
+        second = {"X-Forwarded-For": "198.51.100.2"}
+        assert [r.status_code for r in await login_attempts(proxy, 3, **first)] == [401, 401, 429]
+        assert (await proxy.post(TOKEN, data=WRONG_LOGIN, headers=second)).status_code == 401
+
+
+async def test_limited_routes_declare_429_and_503(client: AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    for path in ("/api/v1/auth/token", "/api/v1/auth/refresh", "/api/v1/users"):
+        responses = paths[path]["post"]["responses"]
+        assert {"429", "503"} <= set(responses), path
+
+
+def test_the_memory_store_refuses_several_workers(settings: Settings) -> None:
+    values = settings.model_dump() | {"rate_limit_store": "memory", "web_concurrency": 2}
+    with pytest.raises(ValidationError, match="RATE_LIMIT_STORE=memory keeps counters"):
+        Settings(_env_file=None, **values)
+
+
+def test_a_malformed_limit_is_refused(settings: Settings) -> None:
+    with pytest.raises(ValidationError, match="not a rate limit"):
+        Settings(_env_file=None, **(settings.model_dump() | {"rate_limit_login": "often"}))
