@@ -33,4 +33,6 @@ async def test_another_origin_is_refused(client: AsyncClient) -> None:
         "/api/v1/users", headers=preflight_headers("https://evil.example.net")
     )
     assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["request_id"] == response.headers["x-request-id"]
     assert "access-control-allow-origin" not in response.headers

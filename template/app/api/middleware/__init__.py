@@ -1,10 +1,10 @@
 """The middleware stack, assembled in one place and in one order."""
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api.metrics import METRICS_PATH
+from app.api.middleware.cors import ProblemCORSMiddleware
 from app.api.middleware.metrics import MetricsMiddleware, RouteTemplates
 from app.api.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
 from app.api.middleware.security_headers import SecurityHeadersMiddleware
@@ -30,7 +30,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
       problem with a request id.
     """
     app.add_middleware(
-        CORSMiddleware,
+        ProblemCORSMiddleware,
         allow_origins=list(settings.cors_origins),
         allow_credentials=True,
         allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
