@@ -1,9 +1,11 @@
 """Fixtures shared by the render, question, deep and boot tests."""
 
+import json
 import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_copier.plugin import CopierFixture
@@ -13,6 +15,7 @@ from tests.helpers import (
     DEEP_VARIANTS,
     REDIS_URL,
     InstalledProject,
+    Render,
     create_database,
     drop_database,
 )
@@ -38,6 +41,24 @@ def copier_template_paths() -> list[str]:
 def session_copier(copier_template: Path, sessionpatch: pytest.MonkeyPatch) -> CopierFixture:
     """pytest-copier's `copier` fixture, for renders shared by several tests."""
     return CopierFixture(template=copier_template, defaults={}, monkeypatch=sessionpatch)
+
+
+@pytest.fixture(scope="session")
+def render(session_copier: CopierFixture, tmp_path_factory: pytest.TempPathFactory) -> Render:
+    """A project rendered with some answers, once per set of answers for the whole run.
+
+    Tests only read these projects; a test that changes files renders a project of its own.
+    """
+    projects: dict[str, Path] = {}
+
+    def rendered(**answers: Any) -> Path:
+        key = json.dumps(answers, sort_keys=True)
+        if key not in projects:
+            folder = tmp_path_factory.mktemp("render")
+            projects[key] = session_copier.copy(folder / "service", **answers).path
+        return projects[key]
+
+    return rendered
 
 
 @pytest.fixture(scope="session")

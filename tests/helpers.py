@@ -1,23 +1,35 @@
-"""Plain helpers shared by the test modules: subprocesses, environments and databases."""
+"""Plain helpers shared by the test modules: subprocesses, environments, databases, services."""
 
+import contextlib
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import httpx
+import pytest
+
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
+
+# The `render` fixture: answers in, the rendered project's folder out.
+Render = Callable[..., Path]
 
 # The services the deep tests use; CI exports the same values, a developer may point elsewhere.
 ADMIN_DATABASE_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# Seconds for scripts/start.sh to migrate and answer /health/live.
+STARTUP_TIMEOUT = 30.0
 
 # The variants the deep tests install, by test id: the defaults, and one that adds Redis and
 # replaces the CORS origins (the rendered suite sends a real preflight for each origin).
@@ -145,3 +157,75 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@dataclass
+class Service:
+    """A rendered project serving over HTTP from its own process group."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @contextlib.contextmanager
+    def client(self) -> Iterator[httpx.Client]:
+        """An HTTP client; a failure while it is open also shows the service's log."""
+        with httpx.Client(base_url=self.url, timeout=10) as client:
+            try:
+                yield client
+            except Exception as error:
+                error.add_note(f"service log ({self.log}):\n{self.log.read_text()}")
+                raise
+
+
+def start(project: InstalledProject, log: Path, **settings: str) -> subprocess.Popen[bytes]:
+    """Run scripts/start.sh as the image does: the project's .venv first on PATH."""
+    venv = project.path / ".venv"
+    env = project.env(VIRTUAL_ENV=str(venv), **settings)
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
+    with log.open("wb") as output:
+        return subprocess.Popen(
+            ["scripts/start.sh"],
+            cwd=project.path,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            # Its own process group, so teardown reaches uvicorn even if start.sh does not exec.
+            start_new_session=True,
+        )
+
+
+def wait_until_live(service: Service) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if service.process.poll() is not None:
+            pytest.fail(f"start.sh exited {service.process.returncode}:\n{service.log.read_text()}")
+        try:
+            if httpx.get(f"{service.url}/health/live", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"/health/live not ready after {STARTUP_TIMEOUT} s:\n{service.log.read_text()}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the whole group, give it time to shut down gracefully, then SIGKILL."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and group_alive(process):
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def group_alive(process: subprocess.Popen[bytes]) -> bool:
+    process.poll()  # reaps start.sh itself once it exits
+    try:
+        os.killpg(process.pid, 0)
+    except ProcessLookupError:
+        return False
+    return True

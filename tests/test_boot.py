@@ -1,14 +1,7 @@
 """Boot the rendered service with its real start command and walk the auth flow over HTTP."""
 
-import contextlib
-import os
 import secrets
-import signal
-import subprocess
-import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,34 +9,20 @@ import pytest
 
 from tests.helpers import (
     InstalledProject,
+    Service,
     create_database,
     database_url,
     drop_database,
     free_port,
     random_secret_key,
+    start,
+    stop,
+    wait_until_live,
 )
 
 pytestmark = pytest.mark.deep
 
-STARTUP_TIMEOUT = 30.0
 PASSWORD = "Boot-test-passphrase-42!"
-
-
-@dataclass
-class Service:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    @contextlib.contextmanager
-    def client(self) -> Iterator[httpx.Client]:
-        """An HTTP client; a failure while it is open also shows the service's log."""
-        with httpx.Client(base_url=self.url, timeout=10) as client:
-            try:
-                yield client
-            except Exception as error:
-                error.add_note(f"service log ({self.log}):\n{self.log.read_text()}")
-                raise
 
 
 @pytest.fixture(scope="module")
@@ -75,59 +54,6 @@ def service(
             stop(process)
     finally:
         drop_database(database)
-
-
-def start(project: InstalledProject, log: Path, **settings: str) -> subprocess.Popen[bytes]:
-    """Run scripts/start.sh as the image does: the project's .venv first on PATH."""
-    venv = project.path / ".venv"
-    env = project.env(VIRTUAL_ENV=str(venv), **settings)
-    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
-    with log.open("wb") as output:
-        return subprocess.Popen(
-            ["scripts/start.sh"],
-            cwd=project.path,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            # Its own process group, so teardown reaches uvicorn even if start.sh does not exec.
-            start_new_session=True,
-        )
-
-
-def wait_until_live(service: Service) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while time.monotonic() < deadline:
-        if service.process.poll() is not None:
-            pytest.fail(f"start.sh exited {service.process.returncode}:\n{service.log.read_text()}")
-        try:
-            if httpx.get(f"{service.url}/health/live", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"/health/live not ready after {STARTUP_TIMEOUT} s:\n{service.log.read_text()}")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the whole group, give it time to shut down gracefully, then SIGKILL."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and group_alive(process):
-        time.sleep(0.1)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
-def group_alive(process: subprocess.Popen[bytes]) -> bool:
-    process.poll()  # reaps start.sh itself once it exits
-    try:
-        os.killpg(process.pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def assert_token_pair(response: httpx.Response) -> dict[str, Any]:

@@ -6,7 +6,6 @@ import os
 import re
 import sys
 import tomllib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import pytest
 import yaml
 from pytest_copier.plugin import CopierFixture
 
-from tests.helpers import TEMPLATE_ROOT, run
+from tests.helpers import TEMPLATE_ROOT, Render, run
 
 QUESTIONS: dict[str, Any] = {
     name: spec
@@ -63,53 +62,39 @@ COMMON_PATHS = (
     "pyproject.toml",
     "scripts/start.sh",
     "tests",
+    "Dockerfile",
+    ".dockerignore",
+    "docker-compose.yml",
+    "uv.lock",
 )
 
-# Step 1 only records ci_provider and deploy_target in the answers. Step 3 renders their files
-# (.github/workflows/ci.yml, .gitlab-ci.yml, railway.json, Dockerfile) and changes these rows.
-NOT_YET_RENDERED = (".github", ".gitlab-ci.yml", "railway.json")
+GITHUB_FILES = (".github/workflows/ci.yml", ".github/dependabot.yml")
+GITLAB_FILES = (".gitlab-ci.yml",)
 
 EXPECTED: dict[str, Expected] = {
-    "python_version=3.14": Expected(absent=NOT_YET_RENDERED),
-    "python_version=3.13": Expected(absent=NOT_YET_RENDERED),
-    "python_version=3.12": Expected(absent=NOT_YET_RENDERED),
-    "python_version=3.11": Expected(absent=NOT_YET_RENDERED),
+    "python_version=3.14": Expected(contains={"Dockerfile": "python:3.14-slim"}),
+    "python_version=3.13": Expected(contains={"Dockerfile": "python:3.13-slim"}),
+    "python_version=3.12": Expected(contains={"Dockerfile": "python:3.12-slim"}),
+    "python_version=3.11": Expected(contains={"Dockerfile": "python:3.11-slim"}),
     "rate_limit_store=memory": Expected(
-        absent=(*NOT_YET_RENDERED, "tests/test_rate_limit_redis.py"),
-        lacks={".env.example": "REDIS_URL"},
+        absent=("tests/test_rate_limit_redis.py",),
+        lacks={".env.example": "REDIS_URL", "docker-compose.yml": "redis"},
     ),
     "rate_limit_store=redis": Expected(
         present=("tests/test_rate_limit_redis.py",),
-        absent=NOT_YET_RENDERED,
-        contains={".env.example": "REDIS_URL"},
+        contains={".env.example": "REDIS_URL", "docker-compose.yml": "redis"},
     ),
-    "ci_provider=github": Expected(absent=NOT_YET_RENDERED),
-    "ci_provider=gitlab": Expected(absent=NOT_YET_RENDERED),
-    "ci_provider=none": Expected(absent=NOT_YET_RENDERED),
-    "deploy_target=railway": Expected(absent=NOT_YET_RENDERED),
-    "deploy_target=none": Expected(absent=NOT_YET_RENDERED),
+    "ci_provider=github": Expected(present=GITHUB_FILES, absent=GITLAB_FILES),
+    "ci_provider=gitlab": Expected(present=GITLAB_FILES, absent=(".github",)),
+    "ci_provider=none": Expected(absent=(".github", *GITLAB_FILES)),
+    "deploy_target=railway": Expected(present=("railway.json",)),
+    "deploy_target=none": Expected(absent=("railway.json",)),
 }
 
 # Jinja that survived rendering: `{{ name`, `{%` or `[[ name ]]`. Not `${{` (a GitHub Actions
 # expression), `{{"` (an escaped brace in an f-string), `[[name]]` (a TOML array of tables) or
 # `[[ -f x ]]` (a bash test).
 LEFTOVER_MARKERS = re.compile(r"(?<!\$)\{\{-?\s*[A-Za-z_]|\{%|\[\[\s+[A-Za-z_][\w.]*\s*(?:\]\]|\|)")
-
-
-@pytest.fixture(scope="module")
-def render(
-    session_copier: CopierFixture, tmp_path_factory: pytest.TempPathFactory
-) -> Callable[[str], Path]:
-    """The rendered project of a case, rendered once for all the checks of this module."""
-    projects: dict[str, Path] = {}
-
-    def rendered(case: str) -> Path:
-        if case not in projects:
-            folder = tmp_path_factory.mktemp("render")
-            projects[case] = session_copier.copy(folder / "service", **CASES[case]).path
-        return projects[case]
-
-    return rendered
 
 
 def rendered_files(project: Path) -> list[Path]:
@@ -146,8 +131,8 @@ def test_jinja_suffix_only_on_templated_files() -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_files_follow_answers(case: str, render: Callable[[str], Path]) -> None:
-    project = render(case)
+def test_files_follow_answers(case: str, render: Render) -> None:
+    project = render(**CASES[case])
     expected = EXPECTED[case]
     missing = [path for path in COMMON_PATHS + expected.present if not (project / path).exists()]
     unwanted = [path for path in expected.absent if (project / path).exists()]
@@ -159,8 +144,8 @@ def test_files_follow_answers(case: str, render: Callable[[str], Path]) -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_no_leftover_template_syntax(case: str, render: Callable[[str], Path]) -> None:
-    project = render(case)
+def test_no_leftover_template_syntax(case: str, render: Render) -> None:
+    project = render(**CASES[case])
     leftovers = []
     for path in rendered_files(project):
         relative = path.relative_to(project)
@@ -174,8 +159,8 @@ def test_no_leftover_template_syntax(case: str, render: Callable[[str], Path]) -
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_ruff_clean(case: str, render: Callable[[str], Path]) -> None:
-    project = render(case)
+def test_ruff_clean(case: str, render: Render) -> None:
+    project = render(**CASES[case])
     # This repository's ruff, run from the project so that its own [tool.ruff] config applies;
     # --no-cache keeps the rendered tree as copier left it for the other checks.
     ruff = [sys.executable, "-m", "ruff"]
@@ -184,8 +169,8 @@ def test_ruff_clean(case: str, render: Callable[[str], Path]) -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_config_files_parse(case: str, render: Callable[[str], Path]) -> None:
-    project = render(case)
+def test_config_files_parse(case: str, render: Render) -> None:
+    project = render(**CASES[case])
     checked = 0
     for path in rendered_files(project):
         if path.suffix == ".toml":
@@ -199,8 +184,8 @@ def test_config_files_parse(case: str, render: Callable[[str], Path]) -> None:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_answers_recorded(case: str, render: Callable[[str], Path], copier_template: Path) -> None:
-    answers = yaml.safe_load((render(case) / ".copier-answers.yml").read_text())
+def test_answers_recorded(case: str, render: Render, copier_template: Path) -> None:
+    answers = yaml.safe_load((render(**CASES[case]) / ".copier-answers.yml").read_text())
     for name, value in CASES[case].items():
         assert answers[name] == value
     # Questions without `when` are always asked, so always recorded; update depends on it.
@@ -212,10 +197,8 @@ def test_answers_recorded(case: str, render: Callable[[str], Path], copier_templ
 
 
 @pytest.mark.parametrize("store", ["memory", "redis"])
-def test_redis_dependency_follows_rate_limit_store(
-    store: str, render: Callable[[str], Path]
-) -> None:
-    pyproject = tomllib.loads((render(f"rate_limit_store={store}") / "pyproject.toml").read_text())
+def test_redis_dependency_follows_rate_limit_store(store: str, render: Render) -> None:
+    pyproject = tomllib.loads((render(rate_limit_store=store) / "pyproject.toml").read_text())
     names = {
         re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0].lower()
         for requirement in pyproject["project"]["dependencies"]
@@ -223,8 +206,8 @@ def test_redis_dependency_follows_rate_limit_store(
     assert ("redis" in names) == (store == "redis"), sorted(names)
 
 
-def test_alembic_finds_the_migrations(render: Callable[[str], Path]) -> None:
-    project = render("rate_limit_store=memory")
+def test_alembic_finds_the_migrations(render: Render) -> None:
+    project = render(rate_limit_store="memory")
     # Read script_location as alembic does, so renaming the folder needs no change here.
     config = configparser.ConfigParser(defaults={"here": str(project)})
     config.read(project / "alembic.ini")
@@ -235,15 +218,15 @@ def test_alembic_finds_the_migrations(render: Callable[[str], Path]) -> None:
     assert list((migrations / "versions").glob("*.py")), "no initial revision"
 
 
-def test_start_script_is_executable(render: Callable[[str], Path]) -> None:
+def test_start_script_is_executable(render: Render) -> None:
     # Containers and the boot test run scripts/start.sh directly.
-    assert os.access(render("rate_limit_store=memory") / "scripts/start.sh", os.X_OK)
+    assert os.access(render(rate_limit_store="memory") / "scripts/start.sh", os.X_OK)
 
 
 def test_env_file_is_ignored_and_holds_a_fresh_secret(
-    render: Callable[[str], Path], copier: CopierFixture, tmp_path: Path
+    render: Render, copier: CopierFixture, tmp_path: Path
 ) -> None:
-    first = render("rate_limit_store=memory")
+    first = render(rate_limit_store="memory")
     second = copier.copy(tmp_path / "service").path
     assert len(secret_key(first)) >= 32
     assert secret_key(first) != secret_key(second), "every render must generate its own key"

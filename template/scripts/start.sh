@@ -14,7 +14,8 @@ else
 fi
 export PROMETHEUS_MULTIPROC_DIR
 
-alembic upgrade head
+# Every replica runs this; a PostgreSQL advisory lock lets exactly one of them migrate.
+python -m app.db.migrate
 
 # The app reads X-Forwarded-* itself, trusting only FORWARDED_ALLOW_IPS (app/api/middleware).
 exec uvicorn app.main:create_app --factory \

@@ -1,0 +1,50 @@
+"""Apply the migrations once per deploy: `python -m app.db.migrate` (scripts/start.sh runs it).
+
+Every replica of a deploy runs this as it starts. On PostgreSQL, a session-level advisory
+lock lets exactly one of them upgrade while the others wait, then find nothing left to do.
+"""
+
+import asyncio
+import sys
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+
+from app.core.config import get_settings
+from app.db.session import create_engine
+
+ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
+# Advisory locks are per database and only this runner takes this key: any fixed number works.
+MIGRATION_LOCK_KEY = 7_316_425_801_139_112_021
+
+
+def upgrade() -> None:
+    # Alembic's env.py runs its own event loop, so it gets a thread of its own.
+    command.upgrade(Config(str(ALEMBIC_INI)), "head")
+
+
+async def upgrade_holding_lock() -> None:
+    settings = get_settings()
+    if settings.is_sqlite:  # a local file: one process at a time anyway
+        await asyncio.to_thread(upgrade)
+        return
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            # Autocommit: no transaction stays open while the lock is held, so a server's
+            # idle-in-transaction timeout cannot end this session and release the lock early.
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            lock = {"key": MIGRATION_LOCK_KEY}
+            if not await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), lock):
+                print("Another instance is migrating; waiting for it to finish.", file=sys.stderr)
+                await connection.execute(text("SELECT pg_advisory_lock(:key)"), lock)
+            await asyncio.to_thread(upgrade)
+            # Closing the connection releases the lock, also when the upgrade failed.
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(upgrade_holding_lock())
