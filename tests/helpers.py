@@ -196,6 +196,24 @@ def start(project: InstalledProject, log: Path, **settings: str) -> subprocess.P
         )
 
 
+def start_production(
+    project: InstalledProject, log: Path, database: str, secret_key: str
+) -> Service:
+    """The service as deployed: ENV=production on a free port against `database`."""
+    port = free_port()
+    process = start(
+        project,
+        log,
+        HOST="127.0.0.1",
+        PORT=str(port),
+        ENV="production",
+        SECRET_KEY=secret_key,
+        # Plain postgresql:// on purpose, as platforms hand it out: the service converts it.
+        DATABASE_URL=database_url(database),
+    )
+    return Service(f"http://127.0.0.1:{port}", process, log)
+
+
 def wait_until_live(service: Service) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:

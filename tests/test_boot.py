@@ -11,11 +11,9 @@ from tests.helpers import (
     InstalledProject,
     Service,
     create_database,
-    database_url,
     drop_database,
-    free_port,
     random_secret_key,
-    start,
+    start_production,
     stop,
     wait_until_live,
 )
@@ -34,24 +32,13 @@ def service(
     project = installed_project("default")
     database = create_database()
     try:
-        port = free_port()
         log = tmp_path_factory.mktemp("boot") / "service.log"
-        process = start(
-            project,
-            log,
-            HOST="127.0.0.1",
-            PORT=str(port),
-            ENV="production",
-            SECRET_KEY=random_secret_key(),
-            # Plain postgresql:// on purpose, as platforms hand it out: the service converts it.
-            DATABASE_URL=database_url(database),
-        )
+        running = start_production(project, log, database, random_secret_key())
         try:
-            running = Service(f"http://127.0.0.1:{port}", process, log)
             wait_until_live(running)
             yield running
         finally:
-            stop(process)
+            stop(running.process)
     finally:
         drop_database(database)
 

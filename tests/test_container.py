@@ -20,11 +20,10 @@ from tests.helpers import (
     Render,
     Service,
     database_url,
-    free_port,
     project_env,
     random_secret_key,
     run,
-    start,
+    start_production,
     stop,
     wait_until_live,
 )
@@ -155,17 +154,8 @@ def test_replicas_starting_together_migrate_once(
     replicas: list[Service] = []
     try:
         for number in (1, 2):
-            port, log = free_port(), tmp_path / f"replica-{number}.log"
-            process = start(
-                project,
-                log,
-                HOST="127.0.0.1",
-                PORT=str(port),
-                ENV="production",
-                SECRET_KEY=secret,
-                DATABASE_URL=database_url(fresh_database),
-            )
-            replicas.append(Service(f"http://127.0.0.1:{port}", process, log))
+            log = tmp_path / f"replica-{number}.log"
+            replicas.append(start_production(project, log, fresh_database, secret))
         # Both wait behind the lock (held here, as by a replica already migrating) ...
         for replica in replicas:
             wait_for_text(replica, "Another instance is migrating")
