@@ -17,14 +17,13 @@ from typing import Any
 
 import asyncpg
 import pytest
-from alembic import command
-from alembic.config import Config
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.core.config import Settings, normalize_database_url
+from app.db.migrate import upgrade
 from app.db.session import Database, create_engine, create_session_factory
 from app.main import create_app
 from tests.factories import UserFactory
@@ -60,13 +59,6 @@ async def _admin_execute(statement: str) -> None:
         await connection.close()
 
 
-def _migrate(database_url: str) -> None:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.attributes["database_url"] = database_url
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
-
-
 @pytest.fixture(scope="session")
 async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
     if SERVER_URL:
@@ -76,14 +68,14 @@ async def database_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
         try:
             rendered = url.render_as_string(hide_password=False)
             # Alembic's env runs its own event loop: give it a thread of its own.
-            await asyncio.to_thread(_migrate, rendered)
+            await asyncio.to_thread(upgrade, rendered)
             yield rendered
         finally:
             await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     else:
         path = tmp_path_factory.mktemp("database") / "test.db"
         url_string = f"sqlite+aiosqlite:///{path}"
-        await asyncio.to_thread(_migrate, url_string)
+        await asyncio.to_thread(upgrade, url_string)
         yield url_string
 
 

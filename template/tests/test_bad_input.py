@@ -83,9 +83,7 @@ async def test_sign_up_with_a_password_over_72_bytes_is_422(client: AsyncClient)
     assert any("72 bytes" in error["msg"] for error in body["errors"]), body
 
 
-async def test_password_change_to_over_72_bytes_is_422(
-    client: AsyncClient, users: UserFactory
-) -> None:
+async def test_password_change_to_over_72_bytes_is_422(users: UserFactory) -> None:
     """The 72-byte limit holds when a password is changed, too."""
     account = await users.account()
     response = await users.change_password(account, TOO_LONG_FOR_BCRYPT)

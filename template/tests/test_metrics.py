@@ -15,10 +15,9 @@ from pydantic import SecretStr, ValidationError
 from app.core import defaults
 from app.core.config import Settings
 from app.core.metrics import MULTIPROCESS_DIRECTORY_VARIABLE, HttpMetrics
-from tests.conftest import AppClient
+from tests.conftest import PROJECT_ROOT, AppClient
 from tests.observability import metric_series, series
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DURATION_COUNT = "http_request_duration_seconds_count"
 RANDOM_PATHS = 10_000
 

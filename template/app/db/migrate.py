@@ -20,9 +20,16 @@ ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 MIGRATION_LOCK_KEY = 7_316_425_801_139_112_021
 
 
-def upgrade() -> None:
-    # Alembic's env.py runs its own event loop, so it gets a thread of its own.
-    command.upgrade(Config(str(ALEMBIC_INI)), "head")
+def upgrade(database_url: str | None = None) -> None:
+    """`alembic upgrade head`, on `database_url` when given, else on the settings' database.
+
+    Alembic's env.py runs its own event loop: call this from a thread in async code.
+    """
+    config = Config(str(ALEMBIC_INI))
+    if database_url is not None:
+        config.attributes["database_url"] = database_url
+        config.attributes["configure_logger"] = False  # the caller's logging stays as it is
+    command.upgrade(config, "head")
 
 
 async def upgrade_holding_lock() -> None:
