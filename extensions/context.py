@@ -17,7 +17,6 @@ class DerivedValues(ContextHook):
             identifier = slug.replace("-", "_")
             context["database_name"] = identifier
             context["image_name"] = slug
-            context["env_prefix"] = identifier.upper()
         store = context.get("rate_limit_store")
         if store is not None:
             context["use_redis"] = store == "redis"
