@@ -17,13 +17,13 @@ test: ## Run every test, the deep ones included (needs PostgreSQL and Redis)
 test-fast: ## Run the render and question tests only
 	uv run pytest -m "not deep"
 
-lint: ## Check style of extensions/ and tests/
-	uv run ruff check extensions/ tests/
-	uv run ruff format --check extensions/ tests/
+lint: ## Check style of extensions/, upgrades/ and tests/
+	uv run ruff check extensions/ upgrades/ tests/
+	uv run ruff format --check extensions/ upgrades/ tests/
 
-format: ## Fix style of extensions/ and tests/
-	uv run ruff check --fix extensions/ tests/
-	uv run ruff format extensions/ tests/
+format: ## Fix style of extensions/, upgrades/ and tests/
+	uv run ruff check --fix extensions/ upgrades/ tests/
+	uv run ruff format extensions/ upgrades/ tests/
 
 # The absolute source path lets `copier update` work from $(DEST); uncommitted template changes
 # are included (copier warns); --overwrite refreshes a re-render.

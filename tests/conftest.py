@@ -14,11 +14,15 @@ from tests.helpers import (
     ADMIN_DATABASE_URL,
     DEEP_VARIANTS,
     REDIS_URL,
+    TEMPLATE_FILES,
     InstalledProject,
     Render,
     create_database,
     drop_database,
 )
+
+# A user's feature for the update tests to copy into rendered projects: not tests of this repo.
+collect_ignore = ["user_edits"]
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -34,7 +38,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def copier_template_paths() -> list[str]:
     # What copier reads when rendering; copying only these keeps .venv and caches out of
     # pytest-copier's temporary git copy of the template.
-    return ["copier.yml", "extensions", "template"]
+    return list(TEMPLATE_FILES)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,8 @@ import httpx
 import pytest
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
+# What copier reads from this repository: a release of the template is these paths.
+TEMPLATE_FILES = ("copier.yml", "extensions", "upgrades", "template")
 
 # The `render` fixture: answers in, the rendered project's folder out.
 Render = Callable[..., Path]

@@ -106,7 +106,7 @@ def test_template_workflows_are_valid_and_audited() -> None:
 
 @pytest.mark.parametrize("target", ["railway", "none"])
 def test_railway_config(target: str, render: Render) -> None:
-    project = render(deploy_target=target)
+    project = render(deploy_platform=target)
     if target == "none":
         assert not (project / "railway.json").exists()
         return
@@ -130,7 +130,7 @@ def test_railway_config(target: str, render: Render) -> None:
 def test_railway_pre_deploy_migrates_here(
     installed_project: Callable[[str], InstalledProject], fresh_database: str
 ) -> None:
-    project = installed_project("default")  # deploy_target=railway is the default
+    project = installed_project("default")  # deploy_platform=railway is the default
     deploy = json.loads((project.path / "railway.json").read_text())["deploy"]
     settings = {
         "DATABASE_URL": database_url(fresh_database),

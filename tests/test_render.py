@@ -87,8 +87,8 @@ EXPECTED: dict[str, Expected] = {
     "ci_provider=github": Expected(present=GITHUB_FILES, absent=GITLAB_FILES),
     "ci_provider=gitlab": Expected(present=GITLAB_FILES, absent=(".github",)),
     "ci_provider=none": Expected(absent=(".github", *GITLAB_FILES)),
-    "deploy_target=railway": Expected(present=("railway.json",)),
-    "deploy_target=none": Expected(absent=("railway.json",)),
+    "deploy_platform=railway": Expected(present=("railway.json",)),
+    "deploy_platform=none": Expected(absent=("railway.json",)),
 }
 
 # Jinja that survived rendering: `{{ name`, `{%` or `[[ name ]]`. Not `${{` (a GitHub Actions

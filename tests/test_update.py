@@ -1,40 +1,66 @@
-"""`copier update` on a project already in git: boring, as it should be."""
+"""`copier update` on projects already in git: boring, as it should be.
 
-import filecmp
+Each test works on a temporary git copy of this template whose releases are real tags, as
+users' projects see them, and on a rendered project committed to its own repository.
+"""
+
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.helpers import TEMPLATE_ROOT, project_env, run
+from tests.helpers import (
+    ADMIN_DATABASE_URL,
+    REDIS_URL,
+    TEMPLATE_FILES,
+    TEMPLATE_ROOT,
+    InstalledProject,
+    project_env,
+    run,
+)
+from tests.trees import conflicts, differences, replace_once
 
-# What a tagged release of the template holds: the same files copier reads.
-TEMPLATE_FILES = ("copier.yml", "extensions", "template")
-# Rendered once and never updated (a per-project secret), or git's own state.
-NOT_COMPARED = {".git", ".env"}
+# Two releases of the template, as a test makes them.
+V1, V2 = "1.0.0", "1.1.0"
+
+# A user's feature, laid out as in a rendered project: new files copied over it.
+USER_EDITS = Path(__file__).parent / "user_edits"
 
 
 def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return run(["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args], cwd=cwd)
 
 
+def copy_template_files(repo: Path) -> None:
+    """Put this template's working files in `repo`, replacing any there."""
+    for name in TEMPLATE_FILES:
+        source, target = TEMPLATE_ROOT / name, repo / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+
+
+def release(repo: Path, version: str) -> None:
+    """Commit the template repository as it is and tag that commit `version`."""
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", f"Release {version}", cwd=repo)
+    git("tag", version, cwd=repo)
+
+
 @pytest.fixture
 def template_repo(tmp_path: Path) -> Path:
-    """A git copy of this template with its working files tagged 1.0.0."""
+    """A git copy of this template with its working files released as V1."""
     repo = tmp_path / "template"
     repo.mkdir()
-    for name in TEMPLATE_FILES:
-        source = TEMPLATE_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, repo / name)
     git("init", "-q", "-b", "main", cwd=repo)
-    git("add", "-A", cwd=repo)
-    git("commit", "-qm", "1.0.0", cwd=repo)
-    git("tag", "1.0.0", cwd=repo)
+    copy_template_files(repo)
+    release(repo, V1)
     return repo
 
 
@@ -42,45 +68,60 @@ def copier(*args: str, cwd: Path, uv_cache_dir: Path) -> None:
     run([sys.executable, "-m", "copier", *args], cwd=cwd, env=project_env(uv_cache_dir))
 
 
-def copy_and_commit(template: Path, destination: Path, ref: str, uv_cache_dir: Path) -> None:
+def data_options(answers: dict[str, str]) -> list[str]:
+    return [option for key, value in answers.items() for option in ("--data", f"{key}={value}")]
+
+
+def copy_and_commit(
+    template: Path, destination: Path, ref: str, uv_cache_dir: Path, **answers: str
+) -> None:
     copier(
         "copy",
         "--trust",
         "--defaults",
         "--vcs-ref",
         ref,
+        *data_options(answers),
         str(template),
         str(destination),
         cwd=template.parent,
         uv_cache_dir=uv_cache_dir,
     )
     git("init", "-q", "-b", "main", cwd=destination)
-    git("add", "-A", cwd=destination)
-    git("commit", "-qm", "rendered", cwd=destination)
+    commit_all(destination, "Render the template")
 
 
-def differences(left: Path, right: Path) -> list[str]:
-    """Paths whose presence or content differs between two trees."""
-    found: list[str] = []
+def commit_all(project: Path, message: str) -> None:
+    git("add", "-A", cwd=project)
+    git("commit", "-qm", message, cwd=project)
 
-    def walk(comparison: filecmp.dircmp[str], prefix: str) -> None:
-        for name in comparison.left_only + comparison.right_only + comparison.diff_files:
-            found.append(prefix + name)
-        for name, sub in comparison.subdirs.items():
-            walk(sub, f"{prefix}{name}/")
 
-    # dircmp reads the contents of any two files whose size or mtime differ, and two
-    # renders never share mtimes: every file pair here is compared by content.
-    walk(filecmp.dircmp(left, right, ignore=sorted(NOT_COMPARED)), "")
-    return sorted(found)
+def update(project: Path, uv_cache_dir: Path, *options: str) -> None:
+    copier("update", "--trust", "--defaults", *options, cwd=project, uv_cache_dir=uv_cache_dir)
+
+
+def recorded_answers(project: Path) -> dict[str, object]:
+    answers: dict[str, object] = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return answers
+
+
+def check_like_ci(project: InstalledProject, **services: str) -> None:
+    """What the rendered CI runs: lint, format, types, then the suite on PostgreSQL."""
+    project.run("uv", "sync", "--locked")
+    project.run("uv", "run", "ruff", "check", ".")
+    project.run("uv", "run", "ruff", "format", "--check", ".")
+    project.run("uv", "run", "mypy")
+    project.run("uv", "run", "pytest", "-q", "-p", "no:cacheprovider", **services)
 
 
 def test_an_update_with_no_template_change_leaves_the_tree_clean(
     template_repo: Path, tmp_path: Path, uv_cache_dir: Path
 ) -> None:
     project = tmp_path / "service"
-    copy_and_commit(template_repo, project, "1.0.0", uv_cache_dir)
-    copier("update", "--trust", "--defaults", cwd=project, uv_cache_dir=uv_cache_dir)
+    copy_and_commit(template_repo, project, V1, uv_cache_dir)
+    assert recorded_answers(project)["_commit"] == V1
+
+    update(project, uv_cache_dir)
     status = git("status", "--porcelain", cwd=project).stdout
     assert status == "", status
 
@@ -89,25 +130,199 @@ def test_an_update_equals_a_fresh_copy_of_the_new_version(
     template_repo: Path, tmp_path: Path, uv_cache_dir: Path
 ) -> None:
     updated = tmp_path / "updated"
-    copy_and_commit(template_repo, updated, "1.0.0", uv_cache_dir)
-    # A template change, released as 1.1.0.
+    copy_and_commit(template_repo, updated, V1, uv_cache_dir)
     makefile = template_repo / "template" / "Makefile"
-    makefile.write_text(makefile.read_text() + "\n# A line added in 1.1.0.\n")
-    git("commit", "-qam", "1.1.0", cwd=template_repo)
-    git("tag", "1.1.0", cwd=template_repo)
+    makefile.write_text(makefile.read_text() + f"\n# A line added in {V2}.\n")
+    release(template_repo, V2)
 
-    copier("update", "--trust", "--defaults", cwd=updated, uv_cache_dir=uv_cache_dir)
+    update(updated, uv_cache_dir)
     fresh = tmp_path / "fresh"
     copier(
         "copy",
         "--trust",
         "--defaults",
         "--vcs-ref",
-        "1.1.0",
+        V2,
         str(template_repo),
         str(fresh),
         cwd=tmp_path,
         uv_cache_dir=uv_cache_dir,
     )
-    assert "# A line added in 1.1.0." in (updated / "Makefile").read_text()
+    assert recorded_answers(updated)["_commit"] == V2
+    assert f"# A line added in {V2}." in (updated / "Makefile").read_text()
+    # Everything compared by content, the answers file and its recorded commit included.
     assert differences(updated, fresh) == []
+
+
+def make_user_edits(project: Path) -> None:
+    """What a team does after copying: a feature across every layer, a setting, the README."""
+    shutil.copytree(USER_EDITS, project, dirs_exist_ok=True)
+    replace_once(
+        project / "app/models/__init__.py",
+        "from app.models.refresh_token import RefreshToken\n",
+        "from app.models.note import Note\nfrom app.models.refresh_token import RefreshToken\n",
+    )
+    replace_once(
+        project / "app/models/__init__.py",
+        '__all__ = ["RefreshToken", "User"]',
+        '__all__ = ["Note", "RefreshToken", "User"]',
+    )
+    router = project / "app/api/v1/router.py"
+    replace_once(router, "import auth, users", "import auth, notes, users")
+    replace_once(
+        router,
+        "api_router.include_router(users.router)\n",
+        "api_router.include_router(users.router)\napi_router.include_router(notes.router)\n",
+    )
+    replace_once(
+        project / "app/core/config.py",
+        "access_token_expire_minutes: int = Field(default=30,",
+        "access_token_expire_minutes: int = Field(default=10,",
+    )
+    replace_once(
+        project / "README.md",
+        "A FastAPI service on PostgreSQL",
+        "Our team's notes service: a FastAPI service on PostgreSQL",
+    )
+    readme = project / "README.md"
+    readme.write_text(readme.read_text() + "\n## Notes API\n\n`/api/v1/notes`: private notes.\n")
+
+
+def change_the_template(repo: Path) -> None:
+    """A release's worth of changes, some in files the user also edited (other lines)."""
+    template = repo / "template"
+    replace_once(
+        template / "app/core/config.py",
+        '{"change-me", "changeme", "secret", "your-secret-key", "dev-secret"}',
+        '{"change-me", "changeme", "secret", "your-secret-key", "dev-secret", "password"}',
+    )
+    replace_once(
+        template / "README.md.jinja",
+        "## Rate limiting\n",
+        f"## Rate limiting\n\nLimits were reviewed in {V2}.\n",
+    )
+    (template / "SECURITY.md.jinja").write_text(
+        "# Security\n\nReport vulnerabilities to {{ author_email }}.\n"
+    )
+    replace_once(
+        template / "Makefile",
+        "check: ##",
+        f"# {V2}: the same checks as CI.\ncheck: ##",
+    )
+
+
+@pytest.mark.deep
+def test_an_update_applies_the_template_change_and_keeps_every_user_edit(
+    template_repo: Path, tmp_path: Path, uv_cache_dir: Path
+) -> None:
+    project = tmp_path / "service"
+    copy_and_commit(template_repo, project, V1, uv_cache_dir)
+    make_user_edits(project)
+    commit_all(project, "Add notes; shorter access tokens")
+    edited = {
+        path: path.read_bytes()
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.parts
+    }
+    change_the_template(template_repo)
+    release(template_repo, V2)
+
+    update(project, uv_cache_dir)
+
+    assert conflicts(project) == []
+    assert recorded_answers(project)["_commit"] == V2
+    # The template's change arrived, in new and in user-edited files alike.
+    assert (project / "SECURITY.md").read_text().endswith("to backend@example.com.\n")
+    assert '"dev-secret", "password"}' in (project / "app/core/config.py").read_text()
+    assert f"Limits were reviewed in {V2}." in (project / "README.md").read_text()
+    assert f"# {V2}: the same checks as CI." in (project / "Makefile").read_text()
+    # Every user edit is intact: the user's own files byte for byte, edited lines in place.
+    for source in USER_EDITS.rglob("*.py"):
+        relative = source.relative_to(USER_EDITS)
+        assert (project / relative).read_bytes() == source.read_bytes(), relative
+    changed_by_update = {
+        "app/core/config.py",
+        "README.md",
+        "Makefile",
+        ".copier-answers.yml",
+    }
+    for path, content in edited.items():
+        if str(path.relative_to(project)) not in changed_by_update:
+            assert path.read_bytes() == content, path
+    config = (project / "app/core/config.py").read_text()
+    assert "access_token_expire_minutes: int = Field(default=10," in config
+    readme = (project / "README.md").read_text()
+    assert "Our team's notes service" in readme
+    assert readme.endswith("## Notes API\n\n`/api/v1/notes`: private notes.\n")
+
+    check_like_ci(InstalledProject(project, uv_cache_dir), TEST_DATABASE_URL=ADMIN_DATABASE_URL)
+
+
+@pytest.mark.deep
+@pytest.mark.parametrize(
+    ("mode", "hook", "flagged"),
+    [
+        ("inline", "check-merge-conflict", "Makefile"),
+        ("rej", "no-rej-files", "Makefile.rej"),
+    ],
+)
+def test_a_conflicting_edit_is_marked_and_pre_commit_rejects_it(
+    mode: str, hook: str, flagged: str, template_repo: Path, tmp_path: Path, uv_cache_dir: Path
+) -> None:
+    project = tmp_path / "service"
+    copy_and_commit(template_repo, project, V1, uv_cache_dir)
+    installed = InstalledProject(project, uv_cache_dir)
+    installed.run("uv", "sync", "--locked")
+    pre_commit = ("uv", "run", "pre-commit", "run", hook, "--all-files")
+    environment = {"PRE_COMMIT_HOME": str(tmp_path / "pre-commit")}
+    installed.run(*pre_commit, **environment)  # a clean render passes the hook
+
+    old_line = "test: ## Run the tests"
+    replace_once(project / "Makefile", old_line, "test: ## Run our tests")
+    commit_all(project, "Our wording")
+    replace_once(template_repo / "template/Makefile", old_line, "test: ## Run the test suite")
+    release(template_repo, V2)
+
+    update(project, uv_cache_dir, "--conflict", mode)
+
+    assert conflicts(project) != []
+    if mode == "inline":
+        makefile = (project / "Makefile").read_text()
+        assert "<<<<<<< before updating" in makefile
+        assert ">>>>>>> after updating" in makefile
+    else:
+        assert (project / "Makefile.rej").exists()
+    git("add", "-A", cwd=project)  # as a user does before committing
+    outcome = run(
+        ["uv", "run", "pre-commit", "run", hook, "--all-files"],
+        cwd=project,
+        env=installed.env(**environment),
+        check=False,
+    )
+    assert outcome.returncode != 0, outcome.stdout
+    assert flagged in outcome.stdout
+
+
+@pytest.mark.deep
+def test_new_answers_on_update_switch_the_variant(
+    template_repo: Path, tmp_path: Path, uv_cache_dir: Path
+) -> None:
+    project = tmp_path / "service"
+    copy_and_commit(template_repo, project, V1, uv_cache_dir)
+    assert (project / ".github/workflows/ci.yml").exists()
+
+    new_answers = {"rate_limit_store": "redis", "ci_provider": "gitlab"}
+    update(project, uv_cache_dir, *data_options(new_answers))
+
+    assert conflicts(project) == []
+    answers = recorded_answers(project)
+    assert (answers["rate_limit_store"], answers["ci_provider"]) == ("redis", "gitlab")
+    assert (project / ".gitlab-ci.yml").exists()
+    assert (project / "tests/test_rate_limit_redis.py").exists()
+    assert not (project / ".github").exists()
+    assert "redis:" in (project / "docker-compose.yml").read_text()
+    check_like_ci(
+        InstalledProject(project, uv_cache_dir),
+        TEST_DATABASE_URL=ADMIN_DATABASE_URL,
+        TEST_REDIS_URL=REDIS_URL,
+    )

@@ -25,7 +25,7 @@ ME = "/api/v1/users/me"
 
 
 async def test_login_returns_a_token_pair_that_is_never_cached(
-    client: AsyncClient, users: UserFactory
+    client: AsyncClient, users: UserFactory, settings: Settings
 ) -> None:
     user = await users.create()
     response = await client.post(
@@ -34,7 +34,7 @@ async def test_login_returns_a_token_pair_that_is_never_cached(
     assert response.status_code == 200
     body = response.json()
     assert body["token_type"] == "bearer"
-    assert body["expires_in"] == 30 * 60
+    assert body["expires_in"] == settings.access_token_expire_minutes * 60
     assert body["access_token"] != body["refresh_token"]
     assert response.headers["cache-control"] == "no-store"
     me = await client.get(ME, headers={"Authorization": f"Bearer {body['access_token']}"})
