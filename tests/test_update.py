@@ -5,21 +5,21 @@ users' projects see them, and on a rendered project committed to its own reposit
 """
 
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.helpers import (
-    ADMIN_DATABASE_URL,
-    REDIS_URL,
-    TEMPLATE_FILES,
-    TEMPLATE_ROOT,
-    InstalledProject,
-    project_env,
-    run,
+from tests.helpers import ADMIN_DATABASE_URL, REDIS_URL, InstalledProject, run
+from tests.releases import (
+    commit_all,
+    copier,
+    copy_and_commit,
+    copy_template_files,
+    data_options,
+    git,
+    recorded_answers,
+    release,
+    update,
 )
 from tests.trees import conflicts, differences, replace_once
 
@@ -28,29 +28,6 @@ V1, V2 = "1.0.0", "1.1.0"
 
 # A user's feature, laid out as in a rendered project: new files copied over it.
 USER_EDITS = Path(__file__).parent / "user_edits"
-
-
-def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return run(["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args], cwd=cwd)
-
-
-def copy_template_files(repo: Path) -> None:
-    """Put this template's working files in `repo`, replacing any there."""
-    for name in TEMPLATE_FILES:
-        source, target = TEMPLATE_ROOT / name, repo / name
-        if target.is_dir():
-            shutil.rmtree(target)
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target)
-
-
-def release(repo: Path, version: str) -> None:
-    """Commit the template repository as it is and tag that commit `version`."""
-    git("add", "-A", cwd=repo)
-    git("commit", "-qm", f"Release {version}", cwd=repo)
-    git("tag", version, cwd=repo)
 
 
 @pytest.fixture
@@ -64,47 +41,6 @@ def template_repo(tmp_path: Path) -> Path:
     return repo
 
 
-def copier(*args: str, cwd: Path, uv_cache_dir: Path) -> None:
-    run([sys.executable, "-m", "copier", *args], cwd=cwd, env=project_env(uv_cache_dir))
-
-
-def data_options(answers: dict[str, str]) -> list[str]:
-    return [option for key, value in answers.items() for option in ("--data", f"{key}={value}")]
-
-
-def copy_and_commit(
-    template: Path, destination: Path, ref: str, uv_cache_dir: Path, **answers: str
-) -> None:
-    copier(
-        "copy",
-        "--trust",
-        "--defaults",
-        "--vcs-ref",
-        ref,
-        *data_options(answers),
-        str(template),
-        str(destination),
-        cwd=template.parent,
-        uv_cache_dir=uv_cache_dir,
-    )
-    git("init", "-q", "-b", "main", cwd=destination)
-    commit_all(destination, "Render the template")
-
-
-def commit_all(project: Path, message: str) -> None:
-    git("add", "-A", cwd=project)
-    git("commit", "-qm", message, cwd=project)
-
-
-def update(project: Path, uv_cache_dir: Path, *options: str) -> None:
-    copier("update", "--trust", "--defaults", *options, cwd=project, uv_cache_dir=uv_cache_dir)
-
-
-def recorded_answers(project: Path) -> dict[str, object]:
-    answers: dict[str, object] = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    return answers
-
-
 def check_like_ci(project: InstalledProject, **services: str) -> None:
     """What the rendered CI runs: lint, format, types, then the suite on PostgreSQL."""
     project.run("uv", "sync", "--locked")
@@ -112,6 +48,13 @@ def check_like_ci(project: InstalledProject, **services: str) -> None:
     project.run("uv", "run", "ruff", "format", "--check", ".")
     project.run("uv", "run", "mypy")
     project.run("uv", "run", "pytest", "-q", "-p", "no:cacheprovider", **services)
+
+
+def newer_release_available(project: Path, uv_cache_dir: Path) -> bool:
+    """`copier check-update --quiet`: exit 2 when a newer release exists, 0 when current."""
+    outcome = copier("check-update", "--quiet", cwd=project, uv_cache_dir=uv_cache_dir, check=False)
+    assert outcome.returncode in (0, 2), outcome.stdout
+    return outcome.returncode == 2
 
 
 def test_an_update_with_no_template_change_leaves_the_tree_clean(
@@ -135,7 +78,9 @@ def test_an_update_equals_a_fresh_copy_of_the_new_version(
     makefile.write_text(makefile.read_text() + f"\n# A line added in {V2}.\n")
     release(template_repo, V2)
 
+    assert newer_release_available(updated, uv_cache_dir)
     update(updated, uv_cache_dir)
+    assert not newer_release_available(updated, uv_cache_dir)
     fresh = tmp_path / "fresh"
     copier(
         "copy",

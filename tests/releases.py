@@ -1,0 +1,82 @@
+"""Releases of the template as git tags, and projects copied from and updated to them."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.helpers import TEMPLATE_FILES, TEMPLATE_ROOT, project_env, run
+
+
+def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return run(["git", "-c", "user.name=Test", "-c", "user.email=test@example.com", *args], cwd=cwd)
+
+
+def copy_template_files(repo: Path) -> None:
+    """Put this template's working files in `repo`, replacing any there."""
+    for name in TEMPLATE_FILES:
+        source, target = TEMPLATE_ROOT / name, repo / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        if source.is_dir():
+            shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, target)
+
+
+def release(repo: Path, version: str) -> None:
+    """Commit the template repository as it is and tag that commit `version`."""
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", f"Release {version}", cwd=repo)
+    git("tag", version, cwd=repo)
+
+
+def copier(
+    *args: str, cwd: Path, uv_cache_dir: Path, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """The copier CLI of this environment, in an environment free of this repository's."""
+    return run(
+        [sys.executable, "-m", "copier", *args],
+        cwd=cwd,
+        env=project_env(uv_cache_dir),
+        check=check,
+    )
+
+
+def data_options(answers: dict[str, str]) -> list[str]:
+    return [option for key, value in answers.items() for option in ("--data", f"{key}={value}")]
+
+
+def copy_and_commit(
+    template: Path, destination: Path, ref: str, uv_cache_dir: Path, **answers: str
+) -> None:
+    copier(
+        "copy",
+        "--trust",
+        "--defaults",
+        "--vcs-ref",
+        ref,
+        *data_options(answers),
+        str(template),
+        str(destination),
+        cwd=template.parent,
+        uv_cache_dir=uv_cache_dir,
+    )
+    git("init", "-q", "-b", "main", cwd=destination)
+    commit_all(destination, "Render the template")
+
+
+def commit_all(project: Path, message: str) -> None:
+    git("add", "-A", cwd=project)
+    git("commit", "-qm", message, cwd=project)
+
+
+def update(project: Path, uv_cache_dir: Path, *options: str) -> None:
+    copier("update", "--trust", "--defaults", *options, cwd=project, uv_cache_dir=uv_cache_dir)
+
+
+def recorded_answers(project: Path) -> dict[str, object]:
+    answers: dict[str, object] = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return answers

@@ -1,0 +1,44 @@
+"""Releases: the changelog names each version once, newest first, and every migration's."""
+
+import re
+
+import yaml
+from packaging.version import Version
+
+from tests.helpers import TEMPLATE_ROOT
+
+HEADING = re.compile(r"^## (?P<version>\S+) — (?P<date>\d{4}-\d{2}-\d{2})$")
+
+
+def changelog_headings() -> list[str]:
+    text = (TEMPLATE_ROOT / "CHANGELOG.md").read_text()
+    return [line for line in text.splitlines() if line.startswith("## ")]
+
+
+def released_versions() -> list[Version]:
+    versions = []
+    for heading in changelog_headings()[1:]:
+        match = HEADING.match(heading)
+        assert match, f"not '## <version> — <date>': {heading}"
+        versions.append(Version(match["version"]))  # raises on a non-PEP 440 version
+    return versions
+
+
+def test_the_changelog_lists_releases_newest_first_under_unreleased() -> None:
+    assert changelog_headings()[0] == "## Unreleased"
+    versions = released_versions()
+    assert versions
+    assert versions == sorted(versions, reverse=True)
+    assert len(set(versions)) == len(versions)
+    # Tags are bare versions, as copier's PEP 440 ordering and Renovate expect.
+    assert all(
+        str(version) == heading.split()[1]
+        for version, heading in zip(versions, changelog_headings()[1:], strict=True)
+    )
+
+
+def test_every_migration_belongs_to_a_released_version() -> None:
+    config = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    released = set(released_versions())
+    for migration in config["_migrations"]:
+        assert Version(migration["version"]) in released, migration
