@@ -88,7 +88,11 @@ class InstalledProject:
         # Its own TMPDIR keeps the project's pytest runs from rotating this run's basetemps.
         tmp = self.path.parent / "tmp"
         tmp.mkdir(exist_ok=True)
-        return project_env(self.uv_cache_dir, TMPDIR=str(tmp), **extra)
+        # Its own pre-commit home too, for the hooks' cache and logs.
+        pre_commit_home = str(self.path.parent / "pre-commit")
+        return project_env(
+            self.uv_cache_dir, TMPDIR=str(tmp), PRE_COMMIT_HOME=pre_commit_home, **extra
+        )
 
     def run(self, *command: str, **extra_env: str) -> subprocess.CompletedProcess[str]:
         __tracebackhide__ = True

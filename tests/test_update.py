@@ -42,12 +42,10 @@ def template_repo(tmp_path: Path) -> Path:
 
 
 def check_like_ci(project: InstalledProject, **services: str) -> None:
-    """What the rendered CI runs: lint, format, types, then the suite on PostgreSQL."""
+    """What the rendered CI runs, through its Makefile: conflicts, lint, types, the suite."""
     project.run("uv", "sync", "--locked")
-    project.run("uv", "run", "ruff", "check", ".")
-    project.run("uv", "run", "ruff", "format", "--check", ".")
-    project.run("uv", "run", "mypy")
-    project.run("uv", "run", "pytest", "-q", "-p", "no:cacheprovider", **services)
+    git("add", "-A", cwd=project.path)  # staged, as before a commit: the hooks see new files
+    project.run("make", "check", **services)
 
 
 def newer_release_available(project: Path, uv_cache_dir: Path) -> bool:
@@ -151,8 +149,8 @@ def change_the_template(repo: Path) -> None:
     )
     replace_once(
         template / "Makefile",
-        "check: ##",
-        f"# {V2}: the same checks as CI.\ncheck: ##",
+        "\nmigrate: ##",
+        f"\n# {V2}: migrations run at start too.\nmigrate: ##",
     )
 
 
@@ -180,7 +178,9 @@ def test_an_update_applies_the_template_change_and_keeps_every_user_edit(
     assert (project / "SECURITY.md").read_text().endswith("to backend@example.com.\n")
     assert '"dev-secret", "password"}' in (project / "app/core/config.py").read_text()
     assert f"Limits were reviewed in {V2}." in (project / "README.md").read_text()
-    assert f"# {V2}: the same checks as CI." in (project / "Makefile").read_text()
+    assert (
+        f"# {V2}: migrations run at start too.\nmigrate: ##" in (project / "Makefile").read_text()
+    )
     # Every user edit is intact: the user's own files byte for byte, edited lines in place.
     for source in USER_EDITS.rglob("*.py"):
         relative = source.relative_to(USER_EDITS)
@@ -203,49 +203,44 @@ def test_an_update_applies_the_template_change_and_keeps_every_user_edit(
     check_like_ci(InstalledProject(project, uv_cache_dir), TEST_DATABASE_URL=ADMIN_DATABASE_URL)
 
 
+# What each conflict mode leaves, and what `make conflicts` (the pre-commit hooks) says of it.
+CONFLICT_MODES = {
+    "inline": ("README.md", "README.md:5: Merge conflict string"),
+    "rej": ("README.md.rej", "README.md.rej"),
+}
+
+
 @pytest.mark.deep
-@pytest.mark.parametrize(
-    ("mode", "hook", "flagged"),
-    [
-        ("inline", "check-merge-conflict", "Makefile"),
-        ("rej", "no-rej-files", "Makefile.rej"),
-    ],
-)
-def test_a_conflicting_edit_is_marked_and_pre_commit_rejects_it(
-    mode: str, hook: str, flagged: str, template_repo: Path, tmp_path: Path, uv_cache_dir: Path
+@pytest.mark.parametrize("mode", CONFLICT_MODES)
+def test_a_conflicting_edit_is_marked_and_refused_by_the_hooks(
+    mode: str, template_repo: Path, tmp_path: Path, uv_cache_dir: Path
 ) -> None:
+    left_behind, reported = CONFLICT_MODES[mode]
     project = tmp_path / "service"
     copy_and_commit(template_repo, project, V1, uv_cache_dir)
     installed = InstalledProject(project, uv_cache_dir)
     installed.run("uv", "sync", "--locked")
-    pre_commit = ("uv", "run", "pre-commit", "run", hook, "--all-files")
-    environment = {"PRE_COMMIT_HOME": str(tmp_path / "pre-commit")}
-    installed.run(*pre_commit, **environment)  # a clean render passes the hook
+    installed.run("make", "conflicts")  # a clean render passes
 
-    old_line = "test: ## Run the tests"
-    replace_once(project / "Makefile", old_line, "test: ## Run our tests")
+    intro = "A FastAPI service on PostgreSQL"
+    replace_once(project / "README.md", intro, "Our FastAPI service on PostgreSQL")
     commit_all(project, "Our wording")
-    replace_once(template_repo / "template/Makefile", old_line, "test: ## Run the test suite")
+    replace_once(
+        template_repo / "template/README.md.jinja", intro, "A FastAPI application on PostgreSQL"
+    )
     release(template_repo, V2)
 
     update(project, uv_cache_dir, "--conflict", mode)
 
-    assert conflicts(project) != []
+    assert conflicts(project) == [left_behind]
     if mode == "inline":
-        makefile = (project / "Makefile").read_text()
-        assert "<<<<<<< before updating" in makefile
-        assert ">>>>>>> after updating" in makefile
-    else:
-        assert (project / "Makefile.rej").exists()
+        readme = (project / "README.md").read_text()
+        assert "<<<<<<< before updating\nOur FastAPI service" in readme
+        assert "A FastAPI application on PostgreSQL" in readme
     git("add", "-A", cwd=project)  # as a user does before committing
-    outcome = run(
-        ["uv", "run", "pre-commit", "run", hook, "--all-files"],
-        cwd=project,
-        env=installed.env(**environment),
-        check=False,
-    )
-    assert outcome.returncode != 0, outcome.stdout
-    assert flagged in outcome.stdout
+    refused = run(["make", "conflicts"], cwd=project, env=installed.env(), check=False)
+    assert refused.returncode != 0, refused.stdout
+    assert reported in refused.stdout
 
 
 @pytest.mark.deep
