@@ -25,7 +25,8 @@ format: ## Fix style of extensions/, upgrades/ and tests/
 	uv run ruff check --fix extensions/ upgrades/ tests/
 	uv run ruff format extensions/ upgrades/ tests/
 
-# The absolute source path lets `copier update` work from $(DEST); uncommitted template changes
-# are included (copier warns); --overwrite refreshes a re-render.
-render: ## Render the template with default answers into $(DEST)
-	uv run copier copy --trust --defaults --overwrite $(CURDIR) $(DEST)
+# The absolute source path lets `copier update` work from $(DEST). --vcs-ref HEAD renders the
+# working tree, uncommitted changes included (copier warns), not the newest release tag;
+# --overwrite refreshes a re-render.
+render: ## Render the working tree with default answers into $(DEST)
+	uv run copier copy --trust --defaults --overwrite --vcs-ref HEAD $(CURDIR) $(DEST)

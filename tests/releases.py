@@ -49,9 +49,10 @@ def data_options(answers: dict[str, str]) -> list[str]:
     return [option for key, value in answers.items() for option in ("--data", f"{key}={value}")]
 
 
-def copy_and_commit(
+def copy_release(
     template: Path, destination: Path, ref: str, uv_cache_dir: Path, **answers: str
 ) -> None:
+    """`copier copy` of the release `ref`, with these answers and the defaults for the rest."""
     copier(
         "copy",
         "--trust",
@@ -64,6 +65,13 @@ def copy_and_commit(
         cwd=template.parent,
         uv_cache_dir=uv_cache_dir,
     )
+
+
+def copy_and_commit(
+    template: Path, destination: Path, ref: str, uv_cache_dir: Path, **answers: str
+) -> None:
+    """A copy of the release `ref` committed to a repository of its own, as teams keep one."""
+    copy_release(template, destination, ref, uv_cache_dir, **answers)
     git("init", "-q", "-b", "main", cwd=destination)
     commit_all(destination, "Render the template")
 

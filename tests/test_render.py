@@ -15,6 +15,7 @@ import yaml
 from pytest_copier.plugin import CopierFixture
 
 from tests.helpers import TEMPLATE_ROOT, Render, run
+from tests.trees import differences
 
 QUESTIONS: dict[str, Any] = {
     name: spec
@@ -235,6 +236,18 @@ def test_env_file_is_ignored_and_holds_a_fresh_secret(
     assert run(["git", "check-ignore", "-q", ".env"], cwd=second, check=False).returncode == 0
     example = run(["git", "check-ignore", "-q", ".env.example"], cwd=second, check=False)
     assert example.returncode == 1, ".env.example must stay tracked"
+
+
+def test_two_renders_with_the_same_answers_differ_only_in_the_secret(
+    render: Render, copier: CopierFixture, tmp_path: Path
+) -> None:
+    first = render()
+    second = copier.copy(tmp_path / "service").path
+    # Nothing random or time-based in any other file, so updates never churn.
+    assert differences(first, second) == []
+    env_lines = [(project / ".env").read_text().splitlines() for project in (first, second)]
+    unequal = [pair for pair in zip(*env_lines, strict=True) if pair[0] != pair[1]]
+    assert [pair[0].partition("=")[0] for pair in unequal] == ["SECRET_KEY"]
 
 
 def test_cors_origins_answer_reaches_defaults(copier: CopierFixture, tmp_path: Path) -> None:

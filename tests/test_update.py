@@ -14,6 +14,7 @@ from tests.releases import (
     commit_all,
     copier,
     copy_and_commit,
+    copy_release,
     copy_template_files,
     data_options,
     git,
@@ -41,6 +42,14 @@ def template_repo(tmp_path: Path) -> Path:
     return repo
 
 
+@pytest.fixture
+def project(template_repo: Path, tmp_path: Path, uv_cache_dir: Path) -> Path:
+    """A service copied from V1 with the default answers, committed to its own repository."""
+    path = tmp_path / "service"
+    copy_and_commit(template_repo, path, V1, uv_cache_dir)
+    return path
+
+
 def check_like_ci(project: InstalledProject, **services: str) -> None:
     """What the rendered CI runs, through its Makefile: conflicts, lint, types, the suite."""
     project.run("uv", "sync", "--locked")
@@ -56,10 +65,8 @@ def newer_release_available(project: Path, uv_cache_dir: Path) -> bool:
 
 
 def test_an_update_with_no_template_change_leaves_the_tree_clean(
-    template_repo: Path, tmp_path: Path, uv_cache_dir: Path
+    project: Path, uv_cache_dir: Path
 ) -> None:
-    project = tmp_path / "service"
-    copy_and_commit(template_repo, project, V1, uv_cache_dir)
     assert recorded_answers(project)["_commit"] == V1
 
     update(project, uv_cache_dir)
@@ -68,33 +75,22 @@ def test_an_update_with_no_template_change_leaves_the_tree_clean(
 
 
 def test_an_update_equals_a_fresh_copy_of_the_new_version(
-    template_repo: Path, tmp_path: Path, uv_cache_dir: Path
+    project: Path, template_repo: Path, tmp_path: Path, uv_cache_dir: Path
 ) -> None:
-    updated = tmp_path / "updated"
-    copy_and_commit(template_repo, updated, V1, uv_cache_dir)
     makefile = template_repo / "template" / "Makefile"
     makefile.write_text(makefile.read_text() + f"\n# A line added in {V2}.\n")
     release(template_repo, V2)
 
-    assert newer_release_available(updated, uv_cache_dir)
-    update(updated, uv_cache_dir)
-    assert not newer_release_available(updated, uv_cache_dir)
+    assert newer_release_available(project, uv_cache_dir)
+    update(project, uv_cache_dir)
+    assert not newer_release_available(project, uv_cache_dir)
+
     fresh = tmp_path / "fresh"
-    copier(
-        "copy",
-        "--trust",
-        "--defaults",
-        "--vcs-ref",
-        V2,
-        str(template_repo),
-        str(fresh),
-        cwd=tmp_path,
-        uv_cache_dir=uv_cache_dir,
-    )
-    assert recorded_answers(updated)["_commit"] == V2
-    assert f"# A line added in {V2}." in (updated / "Makefile").read_text()
+    copy_release(template_repo, fresh, V2, uv_cache_dir)
+    assert recorded_answers(project)["_commit"] == V2
+    assert f"# A line added in {V2}." in (project / "Makefile").read_text()
     # Everything compared by content, the answers file and its recorded commit included.
-    assert differences(updated, fresh) == []
+    assert differences(project, fresh) == []
 
 
 def make_user_edits(project: Path) -> None:
@@ -156,10 +152,8 @@ def change_the_template(repo: Path) -> None:
 
 @pytest.mark.deep
 def test_an_update_applies_the_template_change_and_keeps_every_user_edit(
-    template_repo: Path, tmp_path: Path, uv_cache_dir: Path
+    project: Path, template_repo: Path, uv_cache_dir: Path
 ) -> None:
-    project = tmp_path / "service"
-    copy_and_commit(template_repo, project, V1, uv_cache_dir)
     make_user_edits(project)
     commit_all(project, "Add notes; shorter access tokens")
     edited = {
@@ -213,11 +207,9 @@ CONFLICT_MODES = {
 @pytest.mark.deep
 @pytest.mark.parametrize("mode", CONFLICT_MODES)
 def test_a_conflicting_edit_is_marked_and_refused_by_the_hooks(
-    mode: str, template_repo: Path, tmp_path: Path, uv_cache_dir: Path
+    mode: str, project: Path, template_repo: Path, uv_cache_dir: Path
 ) -> None:
     left_behind, reported = CONFLICT_MODES[mode]
-    project = tmp_path / "service"
-    copy_and_commit(template_repo, project, V1, uv_cache_dir)
     installed = InstalledProject(project, uv_cache_dir)
     installed.run("uv", "sync", "--locked")
     installed.run("make", "conflicts")  # a clean render passes
@@ -244,11 +236,7 @@ def test_a_conflicting_edit_is_marked_and_refused_by_the_hooks(
 
 
 @pytest.mark.deep
-def test_new_answers_on_update_switch_the_variant(
-    template_repo: Path, tmp_path: Path, uv_cache_dir: Path
-) -> None:
-    project = tmp_path / "service"
-    copy_and_commit(template_repo, project, V1, uv_cache_dir)
+def test_new_answers_on_update_switch_the_variant(project: Path, uv_cache_dir: Path) -> None:
     assert (project / ".github/workflows/ci.yml").exists()
 
     new_answers = {"rate_limit_store": "redis", "ci_provider": "gitlab"}
