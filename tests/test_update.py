@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ADMIN_DATABASE_URL, REDIS_URL, InstalledProject, run
+from tests.helpers import ADMIN_DATABASE_URL, REDIS_URL, InstalledProject, database_url, run
 from tests.releases import (
     commit_all,
     copier,
@@ -29,6 +29,8 @@ V1, V2 = "1.0.0", "1.1.0"
 
 # A user's feature, laid out as in a rendered project: new files copied over it.
 USER_EDITS = Path(__file__).parent / "user_edits"
+# A rendered file the user deletes; an update must not bring it back.
+DELETED_BY_USER = ".github/dependabot.yml"
 
 
 @pytest.fixture
@@ -55,6 +57,17 @@ def check_like_ci(project: InstalledProject, **services: str) -> None:
     project.run("uv", "sync", "--locked")
     git("add", "-A", cwd=project.path)  # staged, as before a commit: the hooks see new files
     project.run("make", "check", **services)
+
+
+def check_migrations(project: InstalledProject, database: str) -> None:
+    """The rendered CI's migrations job: up, down to nothing, up again, and no model drift."""
+    for command in (
+        ("make", "migrate"),
+        ("uv", "run", "alembic", "downgrade", "base"),
+        ("make", "migrate"),
+        ("uv", "run", "alembic", "check"),
+    ):
+        project.run(*command, DATABASE_URL=database_url(database))
 
 
 def newer_release_available(project: Path, uv_cache_dir: Path) -> bool:
@@ -125,6 +138,8 @@ def make_user_edits(project: Path) -> None:
     )
     readme = project / "README.md"
     readme.write_text(readme.read_text() + "\n## Notes API\n\n`/api/v1/notes`: private notes.\n")
+    # A rendered file the team does not want.
+    (project / DELETED_BY_USER).unlink()
 
 
 def change_the_template(repo: Path) -> None:
@@ -140,6 +155,9 @@ def change_the_template(repo: Path) -> None:
         "## Rate limiting\n",
         f"## Rate limiting\n\nLimits were reviewed in {V2}.\n",
     )
+    # A new local setting: it must not reach the project's .env, rendered once.
+    env = template / ".env.jinja"
+    env.write_text(env.read_text() + "LOG_FORMAT=console\n")
     (template / "SECURITY.md.jinja").write_text(
         "# Security\n\nReport vulnerabilities to {{ author_email }}.\n"
     )
@@ -152,7 +170,7 @@ def change_the_template(repo: Path) -> None:
 
 @pytest.mark.deep
 def test_an_update_applies_the_template_change_and_keeps_every_user_edit(
-    project: Path, template_repo: Path, uv_cache_dir: Path
+    project: Path, template_repo: Path, uv_cache_dir: Path, fresh_database: str
 ) -> None:
     make_user_edits(project)
     commit_all(project, "Add notes; shorter access tokens")
@@ -193,8 +211,12 @@ def test_an_update_applies_the_template_change_and_keeps_every_user_edit(
     readme = (project / "README.md").read_text()
     assert "Our team's notes service" in readme
     assert readme.endswith("## Notes API\n\n`/api/v1/notes`: private notes.\n")
+    assert not (project / DELETED_BY_USER).exists()
+    assert "LOG_FORMAT" not in (project / ".env").read_text()  # and the file is unchanged
 
-    check_like_ci(InstalledProject(project, uv_cache_dir), TEST_DATABASE_URL=ADMIN_DATABASE_URL)
+    installed = InstalledProject(project, uv_cache_dir)
+    check_like_ci(installed, TEST_DATABASE_URL=ADMIN_DATABASE_URL)
+    check_migrations(installed, fresh_database)
 
 
 # What each conflict mode leaves, and what `make conflicts` (the pre-commit hooks) says of it.
