@@ -221,7 +221,7 @@ def test_an_update_applies_the_template_change_and_keeps_every_user_edit(
 
 # What each conflict mode leaves, and what `make conflicts` (the pre-commit hooks) says of it.
 CONFLICT_MODES = {
-    "inline": ("README.md", "README.md:5: Merge conflict string"),
+    "inline": ("README.md", "README.md:5: Merge conflict string '<<<<<<<'"),
     "rej": ("README.md.rej", "README.md.rej"),
 }
 
