@@ -1,11 +1,10 @@
 """Bad answers are refused by the copier CLI with a message a person can act on."""
 
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import run
+from tests.releases import copier, data_options
 
 # (question, answer as typed after --data question=, words the message must hold)
 REFUSED = [
@@ -20,12 +19,21 @@ REFUSED = [
 ]
 
 
-def copier_copy(template: Path, destination: Path, *data: str) -> tuple[int, str]:
+def copier_copy(
+    template: Path, destination: Path, uv_cache_dir: Path, **answers: str
+) -> tuple[int, str]:
     """Run the copier CLI as a user would, with no terminal to prompt on."""
-    command = [sys.executable, "-m", "copier", "copy", "--trust", "--defaults"]
-    for answer in data:
-        command += ["--data", answer]
-    result = run([*command, str(template), str(destination)], cwd=destination.parent, check=False)
+    result = copier(
+        "copy",
+        "--trust",
+        "--defaults",
+        *data_options(answers),
+        str(template),
+        str(destination),
+        cwd=destination.parent,
+        uv_cache_dir=uv_cache_dir,
+        check=False,
+    )
     return result.returncode, result.stdout
 
 
@@ -34,10 +42,17 @@ def copier_copy(template: Path, destination: Path, *data: str) -> tuple[int, str
     [pytest.param(*case, id=f"{case[0]}={case[1]}") for case in REFUSED],
 )
 def test_bad_answer_is_refused(
-    question: str, answer: str, reason: str, copier_template: Path, tmp_path: Path
+    question: str,
+    answer: str,
+    reason: str,
+    copier_template: Path,
+    tmp_path: Path,
+    uv_cache_dir: Path,
 ) -> None:
     destination = tmp_path / "service"
-    returncode, output = copier_copy(copier_template, destination, f"{question}={answer}")
+    returncode, output = copier_copy(
+        copier_template, destination, uv_cache_dir, **{question: answer}
+    )
     assert returncode == 1, output
     # The last line is what the user reads under copier's traceback.
     message = output.strip().splitlines()[-1]
@@ -46,8 +61,10 @@ def test_bad_answer_is_refused(
     assert not destination.exists() or not any(destination.iterdir()), "nothing is rendered"
 
 
-def test_defaults_render_without_prompting(copier_template: Path, tmp_path: Path) -> None:
+def test_defaults_render_without_prompting(
+    copier_template: Path, tmp_path: Path, uv_cache_dir: Path
+) -> None:
     destination = tmp_path / "service"
-    returncode, output = copier_copy(copier_template, destination)
+    returncode, output = copier_copy(copier_template, destination, uv_cache_dir)
     assert returncode == 0, output
     assert (destination / ".copier-answers.yml").is_file()

@@ -1,8 +1,9 @@
 """Reading and editing file trees: what an update changed, and where it left conflicts."""
 
 import filecmp
-import subprocess
 from pathlib import Path
+
+from tests.helpers import run
 
 # Rendered once and never updated (a per-project secret), or git's own state.
 NOT_COMPARED = (".env", ".git")
@@ -31,12 +32,8 @@ def conflicts(project: Path) -> list[str]:
 
     Only what git sees (tracked, or untracked and not ignored): a .venv is no concern.
     """
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-        cwd=project,
-        capture_output=True,
-        check=True,
-        text=True,
+    listed = run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=project
     ).stdout
     found: list[str] = []
     for relative in sorted(set(filter(None, listed.split("\0")))):
