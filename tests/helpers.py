@@ -32,6 +32,8 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # Seconds for scripts/start.sh to migrate and answer /health/live.
 STARTUP_TIMEOUT = 30.0
+# The bearer token of /metrics, which production requires.
+METRICS_TOKEN = "metrics-token-of-the-template-tests"
 
 # The variants the deep tests install, by test id: the defaults, and one that adds Redis and
 # replaces the CORS origins (the rendered suite sends a real preflight for each origin).
@@ -202,21 +204,26 @@ def start(project: InstalledProject, log: Path, **settings: str) -> subprocess.P
         )
 
 
-def start_production(
-    project: InstalledProject, log: Path, database: str, secret_key: str
-) -> Service:
-    """The service as deployed: ENV=production on a free port against `database`."""
-    port = free_port()
-    process = start(
-        project,
-        log,
-        HOST="127.0.0.1",
-        PORT=str(port),
-        ENV="production",
-        SECRET_KEY=secret_key,
+def production_settings(database: str, secret_key: str, **overrides: str) -> dict[str, str]:
+    """The variables of a deployment: ENV=production, the database named, a strong secret,
+    the metrics token production requires; `overrides` change or add any of them."""
+    return {
+        "ENV": "production",
+        "SECRET_KEY": secret_key,
         # Plain postgresql:// on purpose, as platforms hand it out: the service converts it.
-        DATABASE_URL=database_url(database),
-    )
+        "DATABASE_URL": database_url(database),
+        "METRICS_TOKEN": METRICS_TOKEN,
+        **overrides,
+    }
+
+
+def start_production(
+    project: InstalledProject, log: Path, database: str, secret_key: str, **overrides: str
+) -> Service:
+    """The service as deployed, on a free port against `database`, with `overrides`."""
+    port = free_port()
+    settings = production_settings(database, secret_key, **overrides)
+    process = start(project, log, HOST="127.0.0.1", PORT=str(port), **settings)
     return Service(f"http://127.0.0.1:{port}", process, log)
 
 

@@ -20,6 +20,7 @@ from tests.helpers import (
     InstalledProject,
     Render,
     database_url,
+    production_settings,
     random_secret_key,
     run,
 )
@@ -132,11 +133,7 @@ def test_railway_pre_deploy_migrates_here(
 ) -> None:
     project = installed_project("default")  # deploy_platform=railway is the default
     deploy = json.loads((project.path / "railway.json").read_text())["deploy"]
-    settings = {
-        "DATABASE_URL": database_url(fresh_database),
-        "SECRET_KEY": random_secret_key(),
-        "ENV": "production",
-    }
+    settings = production_settings(fresh_database, random_secret_key())
     # The image puts the project's virtual environment first on PATH; so does this run.
     path = f"{project.path / '.venv/bin'}{os.pathsep}{project.env()['PATH']}"
     for command in deploy["preDeployCommand"]:

@@ -1,7 +1,10 @@
-"""Administrative commands: `python -m app.cli create-superuser --email admin@example.com`.
+"""Administrative commands, `python -m app.cli --help` lists them.
 
-The password is read from SUPERUSER_PASSWORD or prompted for, never taken from
-argv, where it would land in shell history and the process list.
+- `create-superuser --email admin@example.com`: the password is read from
+  SUPERUSER_PASSWORD or prompted for, never taken from argv, where it would land in
+  shell history and the process list.
+- `purge-tokens`: delete refresh tokens that can never be used again. Every refresh
+  adds a row; run this daily (a cron job, a scheduled task of the platform).
 """
 
 import argparse
@@ -15,12 +18,16 @@ from pydantic import ValidationError
 from app.core.config import get_settings
 from app.core.exceptions import Conflict
 from app.db.session import Database
+from app.db.types import utc_now
 from app.repositories.refresh_token import RefreshTokenRepository
 from app.repositories.user import UserRepository
 from app.schemas.user import UserCreate
 from app.services.users import UserService
 
 PASSWORD_VARIABLE = "SUPERUSER_PASSWORD"  # noqa: S105 - the name of a variable
+# Rows deleted per transaction: each batch holds its rows' locks for milliseconds only.
+PURGE_BATCH_SIZE = 1000
+MAX_PURGE_BATCH_SIZE = 100_000
 
 
 def read_password() -> str:
@@ -59,18 +66,52 @@ async def create_superuser(email: str, full_name: str | None, password: str) -> 
         await database.engine.dispose()
 
 
+async def purge_tokens(database: Database, batch_size: int) -> int:
+    """Delete dead refresh tokens in batches, each its own transaction; return how many."""
+    total = 0
+    while True:
+        async with database.sessions() as session:
+            deleted = await RefreshTokenRepository(session).delete_dead(utc_now(), batch_size)
+            await session.commit()
+        total += deleted
+        if deleted < batch_size:
+            return total
+
+
+async def purge_tokens_command(batch_size: int) -> int:
+    database = Database.from_settings(get_settings())
+    try:
+        return await purge_tokens(database, batch_size)
+    finally:
+        await database.engine.dispose()
+
+
+def _batch_size(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= MAX_PURGE_BATCH_SIZE:
+        raise argparse.ArgumentTypeError(f"must be from 1 to {MAX_PURGE_BATCH_SIZE}")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m app.cli")
     commands = parser.add_subparsers(dest="command", required=True)
     create = commands.add_parser("create-superuser", help="create a superuser account")
     create.add_argument("--email", required=True)
     create.add_argument("--full-name")
+    purge = commands.add_parser(
+        "purge-tokens", help="delete expired and revoked refresh tokens (run it daily)"
+    )
+    purge.add_argument("--batch-size", type=_batch_size, default=PURGE_BATCH_SIZE)
     arguments = parser.parse_args(argv)
     if arguments.command == "create-superuser":
         user_id = asyncio.run(
             create_superuser(arguments.email, arguments.full_name, read_password())
         )
         print(f"Created superuser {arguments.email} ({user_id}).")
+    elif arguments.command == "purge-tokens":
+        deleted = asyncio.run(purge_tokens_command(arguments.batch_size))
+        print(f"Deleted {deleted} expired or revoked refresh tokens.")
 
 
 if __name__ == "__main__":

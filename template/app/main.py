@@ -10,9 +10,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.api import health, metrics
+from app.api.docs import install_docs
 from app.api.errors import register_error_handlers
 from app.api.middleware import install_middleware
-from app.api.responses import problem_responses
+from app.api.openapi import install_openapi
+from app.api.route_table import RouteTable
 from app.api.v1.router import api_router
 from app.core import defaults
 from app.core.config import Settings, get_settings
@@ -44,10 +46,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         description=defaults.PROJECT_DESCRIPTION,
         debug=settings.debug,
         lifespan=lifespan,
-        responses=problem_responses(500),
+        # The docs pages are our own (app/api/docs.py); the document goes with them.
+        openapi_url="/openapi.json" if settings.serves_docs else None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = HttpMetrics() if settings.metrics_enabled else None
+    app.state.route_table = RouteTable(app.router)
     register_error_handlers(app)
     install_middleware(app, settings)
 
@@ -55,4 +61,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     if settings.metrics_enabled:
         app.include_router(metrics.router)
     app.include_router(api_router)
+    if settings.serves_docs:
+        install_docs(app)
+    install_openapi(app)
     return app

@@ -17,8 +17,10 @@ export PROMETHEUS_MULTIPROC_DIR
 # Every replica runs this; a PostgreSQL advisory lock lets exactly one of them migrate.
 python -m app.db.migrate
 
-# The app reads X-Forwarded-* itself, trusting only FORWARDED_ALLOW_IPS (app/api/middleware).
+# The app reads X-Forwarded-* itself, trusting only FORWARDED_ALLOW_IPS (app/api/middleware);
+# app.server limits the number and size of request headers.
 exec uvicorn app.main:create_app --factory \
+    --http app.server:HttpProtocol \
     --host "${HOST:-0.0.0.0}" \
     --port "${PORT:-8000}" \
     --workers "${WEB_CONCURRENCY:-1}" \

@@ -34,6 +34,12 @@ SERVER_URL = os.environ.get("TEST_DATABASE_URL")
 # Used when the rendered service keeps its rate-limit counters in Redis.
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 GENEROUS_LIMIT = "10000/minute"
+# What an app needs to pass the rules of ENV=staging or production: the tests' apps get
+# their Database from the fixtures, so this URL only has to name PostgreSQL.
+PRODUCTION_READY = {
+    "database_url": "postgresql+asyncpg://unused@127.0.0.1:1/unused",
+    "metrics_token": "metrics-token-of-the-tests-long-enough",
+}
 
 
 def pytest_report_header() -> str:
@@ -154,7 +160,8 @@ def app_client(settings: Settings, database: Database) -> AppClient:
 
     @asynccontextmanager
     async def make(peer: str = "203.0.113.7", **overrides: Any) -> AsyncIterator[AsyncClient]:
-        app = create_app(settings.model_copy(update=overrides), database)
+        # Validated afresh, as the environment's values would be (model_copy does not).
+        app = create_app(Settings(_env_file=None, **(settings.model_dump() | overrides)), database)
         transport = ASGITransport(app=app, client=(peer, 40000))
         async with (
             app.router.lifespan_context(app),

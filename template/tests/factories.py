@@ -69,9 +69,9 @@ class UserFactory:
         return Account(user, password, tokens["access_token"], tokens["refresh_token"])
 
     async def change_password(self, account: Account, new_password: str) -> Response:
-        """PATCH /users/me with a new password and the current one."""
-        return await self.client.patch(
-            "/api/v1/users/me",
+        """PUT /users/me/password with the current password and the new one."""
+        return await self.client.put(
+            "/api/v1/users/me/password",
             headers=account.headers,
-            json={"password": new_password, "current_password": account.password},
+            json={"current_password": account.password, "new_password": new_password},
         )

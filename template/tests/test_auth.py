@@ -191,3 +191,58 @@ async def test_fifty_parallel_refreshes_with_one_token_yield_one_pair(
         )
     statuses = sorted(response.status_code for response in responses)
     assert statuses == [200] + [401] * 49
+
+
+async def test_a_failed_login_speaks_oauth2_and_problem(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    """RFC 6749 5.2: a 400 with `error` and `error_description`, beside the problem members,
+    so OAuth2 clients (the docs' Authorize dialog too) show why."""
+    user = await users.create()
+    response = await client.post(TOKEN, data={"username": user.email, "password": "wrong one"})
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["cache-control"] == "no-store"
+    body = response.json()
+    assert body["error"] == "invalid_grant"
+    assert body["error_description"] == body["detail"] == "Incorrect e-mail or password."
+    assert body["status"] == 400
+    assert body["request_id"]
+
+
+@pytest.mark.parametrize(
+    ("form", "error"),
+    [
+        ({"username": "a@example.com"}, "invalid_request"),
+        ({"username": "", "password": "x"}, "invalid_request"),
+        (
+            {"username": "a@example.com", "password": "x", "grant_type": "client_credentials"},
+            "unsupported_grant_type",
+        ),
+    ],
+)
+async def test_a_malformed_token_request_is_an_oauth2_400(
+    client: AsyncClient, form: dict[str, str], error: str
+) -> None:
+    response = await client.post(TOKEN, data=form)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == error
+    assert body["errors"]  # where the request is wrong, as in any validation problem
+
+
+async def test_the_docs_authorize_dialog_form_is_accepted(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    """Swagger UI sends grant_type, and client_id/client_secret/scope when filled in: the
+    e-mail and the password are all that count."""
+    user = await users.create()
+    form = {
+        "grant_type": "password",
+        "username": user.email,
+        "password": "correct horse battery",
+        "client_id": "",
+        "client_secret": "",
+        "scope": "",
+    }
+    assert (await client.post(TOKEN, data=form)).status_code == 200

@@ -22,6 +22,7 @@ def run_cli(
         **os.environ,
         "DATABASE_URL": settings.database_url,
         "SECRET_KEY": settings.secret_key.get_secret_value(),
+        "ENV": "dev",  # the test database may be SQLite; unset would mean production
         "BCRYPT_ROUNDS": "4",
     }
     env.pop("SUPERUSER_PASSWORD", None)

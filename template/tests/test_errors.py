@@ -1,11 +1,13 @@
 """One problem+json body for every error, declared in OpenAPI, and no false 2xx."""
 
+import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Session
 
@@ -38,6 +40,35 @@ async def test_wrong_method_is_a_problem(client: AsyncClient) -> None:
     assert response.headers["content-type"] == PROBLEM
 
 
+@pytest.mark.parametrize(
+    ("path", "allowed"),
+    [
+        ("/api/v1/users", "GET, POST"),
+        ("/api/v1/users/me", "GET, PATCH"),
+        (f"/api/v1/users/{uuid.uuid4()}", "DELETE, GET, PATCH"),
+        ("/api/v1/auth/token", "POST"),
+    ],
+)
+async def test_a_405_allows_every_method_of_the_path(
+    client: AsyncClient, path: str, allowed: str
+) -> None:
+    """The path's methods may sit in several routes; Allow names them all (RFC 9110 15.5.6)."""
+    for method in ("OPTIONS", "PUT", "DELETE"):
+        if method not in allowed:
+            response = await client.request(method, path)
+            assert response.status_code == 405, (method, response.text)
+            assert response.headers["allow"] == allowed
+
+
+async def test_a_body_that_is_not_utf8_is_a_400_problem(client: AsyncClient) -> None:
+    response = await client.post(
+        "/api/v1/users", content=b"\xff\xfe{", headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == PROBLEM
+    assert_problem(response.json(), 400)
+
+
 async def test_validation_errors_list_fields_without_echoing_input(client: AsyncClient) -> None:
     response = await client.post(
         "/api/v1/users", json={"email": "not-an-email", "password": "short-secret"}
@@ -57,7 +88,9 @@ async def test_the_request_id_is_echoed_on_every_response(client: AsyncClient) -
     assert problem.json()["request_id"] == "trace-456"
 
 
-@pytest.mark.parametrize("incoming", ["x" * 65, "has space", "new\nline", "ünïcode"])
+@pytest.mark.parametrize(
+    "incoming", ["x" * 65, "has space", "new\nline", "trailing-newline\n", "ünïcode", ""]
+)
 async def test_an_unsafe_request_id_is_replaced(client: AsyncClient, incoming: str) -> None:
     response = await client.get(
         "/health/live", headers=[(b"X-Request-ID", incoming.encode("utf-8"))]
@@ -68,28 +101,29 @@ async def test_an_unsafe_request_id_is_replaced(client: AsyncClient, incoming: s
 
 
 async def test_every_route_declares_its_problems_in_openapi(client: AsyncClient) -> None:
+    """Each status an operation can answer is declared, every error as a problem with an
+    example. Schemathesis checks the same against the running service (make contract)."""
     document = (await client.get("/openapi.json")).json()
-    assert "Problem" in document["components"]["schemas"]
+    assert {"Problem", "OAuthProblem"} <= set(document["components"]["schemas"])
     for path, operations in document["paths"].items():
-        if path.startswith("/health"):
-            continue
         for method, operation in operations.items():
+            where = (method, path)
             declared = operation["responses"]
-            assert "500" in declared, (method, path)
+            assert {"413", "500"} <= set(declared), where
             for status, response in declared.items():
-                if status.startswith(("4", "5")):
-                    assert PROBLEM in response["content"], (method, path, status)
-            takes_input = "requestBody" in operation or operation.get("parameters")
-            if takes_input:
-                assert "422" in declared, (method, path)
-            if operation.get("security") or path.startswith("/api/v1/users/"):
-                assert "401" in declared, (method, path)
-
-
-async def test_swagger_authorize_uses_the_token_endpoint(client: AsyncClient) -> None:
-    document = (await client.get("/openapi.json")).json()
-    flows = document["components"]["securitySchemes"]["OAuth2PasswordBearer"]["flows"]
-    assert flows["password"]["tokenUrl"] == "/api/v1/auth/token"
+                if status.startswith(("4", "5")) and (path, status) != ("/health", "503"):
+                    assert list(response["content"]) == [PROBLEM], (*where, status)
+                    example = response["content"][PROBLEM]["example"]
+                    assert example["status"] == int(status), (*where, status)
+            invalid = "400" if path == "/api/v1/auth/token" else "422"
+            if "requestBody" in operation or operation.get("parameters"):
+                assert invalid in declared, where
+            if "requestBody" in operation:
+                assert "400" in declared, where
+            if operation.get("security"):
+                assert "401" in declared, where
+            if path.startswith("/api/"):
+                assert "503" in declared, where
 
 
 class FailingCommitSession(Session):
@@ -134,3 +168,15 @@ async def test_a_failed_commit_never_answers_2xx(
         select(func.count()).select_from(User).where(User.email == "lost@example.com")
     )
     assert count == 0
+
+
+async def test_a_failed_statement_does_not_show_its_values(engine: AsyncEngine) -> None:
+    """Errors name the SQL, never the values bound to it: they may be hashes or tokens."""
+    secret = "$bcrypt-sha256$2b$12$not-for-the-logs"  # a stand-in value
+    with pytest.raises(DBAPIError) as failure:
+        async with engine.connect() as connection:
+            await connection.execute(
+                text("SELECT * FROM no_such_table WHERE hash = :hash"), {"hash": secret}
+            )
+    assert "no_such_table" in str(failure.value)
+    assert secret not in str(failure.value)

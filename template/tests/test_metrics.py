@@ -138,6 +138,7 @@ def test_a_scrape_adds_up_every_worker(
         MULTIPROCESS_DIRECTORY_VARIABLE: str(tmp_path),
         "DATABASE_URL": settings.database_url,
         "SECRET_KEY": settings.secret_key.get_secret_value(),
+        "ENV": "dev",  # the test database may be SQLite; unset would mean production
     }
     workers = [
         subprocess.Popen(  # noqa: S603 - a fixed command line

@@ -6,8 +6,11 @@ from pydantic import ValidationError
 
 from app.core.config import Settings
 from tests.conftest import AppClient
+from tests.factories import UserFactory
 
 TOKEN = "/api/v1/auth/token"
+PASSWORD = "/api/v1/users/me/password"
+EMAIL = "/api/v1/users/me/email"
 WRONG_LOGIN = {"username": "nobody@example.com", "password": "not the password"}
 
 
@@ -19,7 +22,7 @@ async def test_the_login_limit_answers_a_429_problem(app_client: AppClient) -> N
     async with app_client(rate_limit_login="3/minute") as client:
         allowed = await login_attempts(client, 3)
         refused = await client.post(TOKEN, data=WRONG_LOGIN)
-    assert [response.status_code for response in allowed] == [401, 401, 401]
+    assert [response.status_code for response in allowed] == [400, 400, 400]
     assert [response.headers["x-ratelimit-remaining"] for response in allowed] == ["2", "1", "0"]
     assert refused.status_code == 429
     assert refused.headers["content-type"] == "application/problem+json"
@@ -46,9 +49,9 @@ async def test_refresh_and_sign_up_are_limited(
 
 async def test_each_client_has_its_own_budget(app_client: AppClient) -> None:
     async with app_client(peer="203.0.113.7", rate_limit_login="2/minute") as first:
-        assert [r.status_code for r in await login_attempts(first, 3)] == [401, 401, 429]
+        assert [r.status_code for r in await login_attempts(first, 3)] == [400, 400, 429]
         async with app_client(peer="203.0.113.8", rate_limit_login="2/minute") as second:
-            assert (await second.post(TOKEN, data=WRONG_LOGIN)).status_code == 401
+            assert (await second.post(TOKEN, data=WRONG_LOGIN)).status_code == 400
 
 
 async def test_forwarded_headers_from_an_untrusted_peer_are_ignored(
@@ -63,7 +66,7 @@ async def test_forwarded_headers_from_an_untrusted_peer_are_ignored(
             ).status_code
             for n in range(4)
         ]
-    assert statuses == [401, 401, 429, 429]
+    assert statuses == [400, 400, 429, 429]
 
 
 async def test_a_trusted_proxy_is_keyed_on_the_forwarded_client(app_client: AppClient) -> None:
@@ -72,15 +75,21 @@ async def test_a_trusted_proxy_is_keyed_on_the_forwarded_client(app_client: AppC
     ) as proxy:
         first = {"X-Forwarded-For": "198.51.100.1"}
         second = {"X-Forwarded-For": "198.51.100.2"}
-        assert [r.status_code for r in await login_attempts(proxy, 3, **first)] == [401, 401, 429]
-        assert (await proxy.post(TOKEN, data=WRONG_LOGIN, headers=second)).status_code == 401
+        assert [r.status_code for r in await login_attempts(proxy, 3, **first)] == [400, 400, 429]
+        assert (await proxy.post(TOKEN, data=WRONG_LOGIN, headers=second)).status_code == 400
 
 
 async def test_limited_routes_declare_429_and_503(client: AsyncClient) -> None:
     paths = (await client.get("/openapi.json")).json()["paths"]
-    for path in ("/api/v1/auth/token", "/api/v1/auth/refresh", "/api/v1/users"):
-        responses = paths[path]["post"]["responses"]
-        assert {"429", "503"} <= set(responses), path
+    limited = [
+        ("post", "/api/v1/auth/token"),
+        ("post", "/api/v1/auth/refresh"),
+        ("post", "/api/v1/users"),
+        ("put", PASSWORD),
+        ("put", EMAIL),
+    ]
+    for method, path in limited:
+        assert {"429", "503"} <= set(paths[path][method]["responses"]), path
 
 
 def test_the_memory_store_refuses_several_workers(settings: Settings) -> None:
@@ -92,3 +101,39 @@ def test_the_memory_store_refuses_several_workers(settings: Settings) -> None:
 def test_a_malformed_limit_is_refused(settings: Settings) -> None:
     with pytest.raises(ValidationError, match="not a rate limit"):
         Settings(_env_file=None, **(settings.model_dump() | {"rate_limit_login": "often"}))
+
+
+async def test_password_checks_are_limited_per_user(
+    app_client: AppClient, users: UserFactory
+) -> None:
+    """A stolen access token is no password oracle: its user's checks share one budget, from
+    whatever address they come."""
+    account = await users.account()
+    guess = {"current_password": "a guess", "new_password": "a new password"}
+    async with app_client(
+        peer="10.0.0.5", forwarded_allow_ips="10.0.0.0/24", rate_limit_password_check="2/minute"
+    ) as proxy:
+        statuses = [
+            (
+                await proxy.put(
+                    PASSWORD,
+                    headers={**account.headers, "X-Forwarded-For": f"198.51.100.{number}"},
+                    json=guess,
+                )
+            ).status_code
+            for number in range(3)
+        ]
+    assert statuses == [403, 403, 429]
+
+
+async def test_password_checks_are_limited_per_address(
+    app_client: AppClient, users: UserFactory
+) -> None:
+    accounts = [await users.account() for _ in range(3)]
+    guess = {"email": "new@example.com", "current_password": "a guess"}
+    async with app_client(rate_limit_password_check="2/minute") as client:
+        statuses = [
+            (await client.put(EMAIL, headers=account.headers, json=guess)).status_code
+            for account in accounts
+        ]
+    assert statuses == [403, 403, 429]

@@ -77,22 +77,32 @@ async def test_update_me_refuses_privilege_fields(client: AsyncClient, users: Us
     assert me.json()["is_superuser"] is False
 
 
+async def test_update_me_cannot_change_credentials(client: AsyncClient, users: UserFactory) -> None:
+    """E-mail and password have operations of their own, which ask for the current password."""
+    account = await users.account()
+    for field in ("email", "password", "current_password"):
+        response = await client.patch(
+            f"{USERS}/me", headers=account.headers, json={field: "new@example.com"}
+        )
+        assert response.status_code == 422, field
+
+
 async def test_email_change_needs_the_current_password(
     client: AsyncClient, users: UserFactory
 ) -> None:
     account = await users.account()
-    missing = await client.patch(
-        f"{USERS}/me", headers=account.headers, json={"email": "new@example.com"}
+    missing = await client.put(
+        f"{USERS}/me/email", headers=account.headers, json={"email": "new@example.com"}
     )
     assert missing.status_code == 422
-    wrong = await client.patch(
-        f"{USERS}/me",
+    wrong = await client.put(
+        f"{USERS}/me/email",
         headers=account.headers,
         json={"email": "new@example.com", "current_password": "not the password"},
     )
     assert wrong.status_code == 403
-    right = await client.patch(
-        f"{USERS}/me",
+    right = await client.put(
+        f"{USERS}/me/email",
         headers=account.headers,
         json={"email": "New@example.com", "current_password": account.password},
     )
@@ -105,18 +115,36 @@ async def test_email_change_to_a_taken_address_is_409(
 ) -> None:
     await users.create(email="other@example.com")
     account = await users.account()
-    response = await client.patch(
-        f"{USERS}/me",
+    response = await client.put(
+        f"{USERS}/me/email",
         headers=account.headers,
         json={"email": "other@example.com", "current_password": account.password},
     )
     assert response.status_code == 409
 
 
+async def test_password_change_needs_the_current_password(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    account = await users.account()
+    wrong = await client.put(
+        f"{USERS}/me/password",
+        headers=account.headers,
+        json={"current_password": "not the password", "new_password": "a brand new password"},
+    )
+    assert wrong.status_code == 403
+    missing = await client.put(
+        f"{USERS}/me/password", headers=account.headers, json={"new_password": "a new password"}
+    )
+    assert missing.status_code == 422
+    # Nothing changed: the old password still logs in.
+    await users.login(account.user.email, account.password)
+
+
 async def test_password_change_ends_every_session(client: AsyncClient, users: UserFactory) -> None:
     account = await users.account()
     response = await users.change_password(account, "a brand new password")
-    assert response.status_code == 200
+    assert response.status_code == 204
     # The old refresh token and the old access token are both dead...
     refresh = await client.post(
         "/api/v1/auth/refresh", json={"refresh_token": account.refresh_token}
@@ -127,7 +155,8 @@ async def test_password_change_ends_every_session(client: AsyncClient, users: Us
     old = await client.post(
         "/api/v1/auth/token", data={"username": account.user.email, "password": account.password}
     )
-    assert old.status_code == 401
+    assert old.status_code == 400
+    assert old.json()["error"] == "invalid_grant"
     await users.login(account.user.email, "a brand new password")
 
 
@@ -220,7 +249,8 @@ async def test_deactivation_locks_the_user_out(client: AsyncClient, users: UserF
     login = await client.post(
         "/api/v1/auth/token", data={"username": target.user.email, "password": target.password}
     )
-    assert login.status_code == 401
+    assert login.status_code == 400
+    assert login.json()["error"] == "invalid_grant"
 
 
 async def test_admin_sets_a_password_that_ends_sessions(

@@ -7,10 +7,12 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.api.responses import declares
 from app.core.config import Settings
 from app.core.context import user_id_var
-from app.core.exceptions import AppError, Forbidden, Unauthorized
+from app.core.exceptions import AppError, DatabaseUnavailable, Forbidden, Unauthorized
 from app.core.security import decode_access_token
+from app.db.errors import is_unavailable
 from app.db.session import Database
 from app.db.types import utc_now
 from app.models import User
@@ -36,22 +38,32 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
+@declares(503)
 async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
-    """One unit of work per request: commit on success, roll back on error."""
+    """One unit of work per request: commit on success, roll back on error.
+
+    A database that cannot be reached, at any step of the request or at the commit,
+    answers a 503 problem with Retry-After, never a 500.
+    """
     async with database.sessions() as session:
         try:
-            yield session
-        except AppError as exc:
-            if exc.keep_changes:
-                await session.commit()
-            else:
+            try:
+                yield session
+            except AppError as exc:
+                if exc.keep_changes:
+                    await session.commit()
+                else:
+                    await session.rollback()
+                raise
+            except BaseException:
                 await session.rollback()
+                raise
+            else:
+                await session.commit()
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise DatabaseUnavailable from exc
             raise
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
 
 
 # scope="function": the commit runs when the route returns, before the response
@@ -71,6 +83,7 @@ AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 
 
+@declares(401)
 async def get_current_user(
     session: SessionDep,
     settings: SettingsDep,
@@ -89,6 +102,7 @@ async def get_current_user(
     return user
 
 
+@declares(403)
 async def get_superuser(user: Annotated[User, Depends(get_current_user)]) -> User:
     if not user.is_superuser:
         raise Forbidden("Only superusers may do this.")

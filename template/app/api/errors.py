@@ -14,6 +14,8 @@ from app.core.context import request_id_var
 from app.core.exceptions import AppError
 from app.schemas.problem import Problem
 
+VALIDATION_DETAIL = "The request is not valid."
+
 
 def problem_response(
     status: int,
@@ -21,6 +23,7 @@ def problem_response(
     *,
     headers: Mapping[str, str] | None = None,
     errors: list[dict[str, Any]] | None = None,
+    members: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     problem = Problem(
         title=HTTPStatus(status).phrase,
@@ -30,11 +33,20 @@ def problem_response(
         errors=errors,
     )
     return JSONResponse(
-        problem.model_dump(exclude_none=True),
+        {**problem.model_dump(exclude_none=True), **(members or {})},
         status_code=status,
         headers=headers,
         media_type=PROBLEM_MEDIA_TYPE,
     )
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Where and why the request is invalid; the offending input is not echoed back: it
+    may be a password."""
+    return [
+        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
+        for error in exc.errors()
+    ]
 
 
 def _headers_for(request: Request, headers: Mapping[str, str] | None) -> dict[str, str]:
@@ -44,25 +56,25 @@ def _headers_for(request: Request, headers: Mapping[str, str] | None) -> dict[st
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)  # noqa: S101 - registered for AppError only
-    return problem_response(exc.status, exc.detail, headers=_headers_for(request, exc.headers))
+    headers = _headers_for(request, exc.headers)
+    return problem_response(exc.status, exc.detail, headers=headers, members=exc.members())
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for it only
-    return problem_response(
-        exc.status_code, str(exc.detail), headers=_headers_for(request, exc.headers)
-    )
+    headers = _headers_for(request, exc.headers)
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        # The router names only the methods of the first route matching the path; the
+        # path may have others, in other routes (GET and POST /users are two routes).
+        headers["Allow"] = ", ".join(request.app.state.route_table.allowed_methods(request.scope))
+    return problem_response(exc.status_code, str(exc.detail), headers=headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for it only
-    # The offending input is not echoed back: it may be a password.
-    errors = [
-        {"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]}
-        for error in exc.errors()
-    ]
+    errors = validation_errors(exc)
     headers = _headers_for(request, None)
-    return problem_response(422, "The request is not valid.", headers=headers, errors=errors)
+    return problem_response(422, VALIDATION_DETAIL, headers=headers, errors=errors)
 
 
 def register_error_handlers(app: FastAPI) -> None:

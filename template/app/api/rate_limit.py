@@ -1,4 +1,4 @@
-"""Per-client limits on the endpoints that attackers hammer: login, refresh, sign-up."""
+"""Limits on the endpoints that attackers hammer: login, refresh, sign-up, password checks."""
 
 import logging
 from collections.abc import Callable
@@ -7,15 +7,13 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from limits.errors import StorageError
 
-from app.api.dependencies import SettingsDep
+from app.api.dependencies import CurrentUser, SettingsDep
+from app.api.responses import declares
 from app.core.config import Settings
 from app.core.exceptions import ServiceUnavailable, TooManyRequests
 from app.core.rate_limit import RateLimiter
 
 logger = logging.getLogger(__name__)
-
-# How long a client should wait when the counters' store is unreachable.
-STORE_DOWN_RETRY_AFTER = "5"
 
 
 def get_rate_limiter(request: Request) -> RateLimiter:
@@ -23,32 +21,47 @@ def get_rate_limiter(request: Request) -> RateLimiter:
     return limiter
 
 
-class RateLimit:
-    """A route dependency that counts the request against one limit of the settings.
+RateLimiterDep = Annotated[RateLimiter, Depends(get_rate_limiter)]
 
-    The key is the client address as the ASGI server reports it: the socket peer, or
-    the forwarded client when the peer is a trusted proxy (FORWARDED_ALLOW_IPS).
-    """
+
+def client_address(request: Request) -> str:
+    """The socket peer, or the forwarded client when the peer is a trusted proxy
+    (ForwardedHeadersMiddleware has already decided which)."""
+    return request.client.host if request.client else "unknown"
+
+
+class RateLimit:
+    """A route dependency that counts the request against one limit of the settings,
+    per client address."""
 
     def __init__(self, name: str, limit: Callable[[Settings], str]) -> None:
         self.name = name
         self.limit = limit
+        declares(429, 503)(self)  # over the limit; the counters' store unreachable
 
     async def __call__(
         self,
         request: Request,
         response: Response,
         settings: SettingsDep,
-        limiter: Annotated[RateLimiter, Depends(get_rate_limiter)],
+        limiter: RateLimiterDep,
     ) -> None:
-        client = request.client.host if request.client else "unknown"
+        await self.count(request, response, settings, limiter, client_address(request))
+
+    async def count(
+        self,
+        request: Request,
+        response: Response,
+        settings: Settings,
+        limiter: RateLimiter,
+        key: str,
+    ) -> None:
         try:
-            verdict = await limiter.hit(self.limit(settings), self.name, client)
+            verdict = await limiter.hit(self.limit(settings), self.name, key)
         except StorageError:
             logger.error("rate-limit store unreachable", extra={"limit": self.name})
             raise ServiceUnavailable(
-                "Rate limiting is unavailable right now; try again shortly.",
-                headers={"Retry-After": STORE_DOWN_RETRY_AFTER},
+                "Rate limiting is unavailable right now; try again shortly."
             ) from None
         headers = {
             "X-RateLimit-Limit": str(verdict.limit),
@@ -58,7 +71,10 @@ class RateLimit:
         # Error answers are built afresh by the error handlers, which add these too.
         request.state.rate_limit_headers = headers
         if not verdict.allowed:
-            logger.warning("rate limit hit", extra={"limit": self.name, "client_ip": client})
+            logger.warning(
+                "rate limit hit",
+                extra={"limit": self.name, "client_ip": client_address(request)},
+            )
             raise TooManyRequests(
                 "Too many requests; retry later.",
                 headers={"Retry-After": str(verdict.reset_after)},
@@ -66,6 +82,33 @@ class RateLimit:
         response.headers.update(headers)
 
 
+class UserRateLimit(RateLimit):
+    """The same, per authenticated user: a stolen access token used from many addresses
+    still gets one budget."""
+
+    async def __call__(  # type: ignore[override]
+        self,
+        request: Request,
+        response: Response,
+        settings: SettingsDep,
+        limiter: RateLimiterDep,
+        user: CurrentUser,
+    ) -> None:
+        await self.count(request, response, settings, limiter, str(user.id))
+
+
 LOGIN_LIMIT = Depends(RateLimit("login", lambda settings: settings.rate_limit_login))
 REFRESH_LIMIT = Depends(RateLimit("refresh", lambda settings: settings.rate_limit_refresh))
 SIGNUP_LIMIT = Depends(RateLimit("signup", lambda settings: settings.rate_limit_signup))
+
+
+def _password_check_limit(settings: Settings) -> str:
+    return settings.rate_limit_password_check
+
+
+# Every check of a password outside login (changing the password or the e-mail) costs a
+# bcrypt hash and answers whether a guess was right: limited per address and per user.
+PASSWORD_CHECK_LIMITS = [
+    Depends(RateLimit("password-check-address", _password_check_limit)),
+    Depends(UserRateLimit("password-check-user", _password_check_limit)),
+]

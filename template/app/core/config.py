@@ -3,6 +3,7 @@
 import os
 import sys
 from functools import lru_cache
+from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated, Literal
 
 from limits import parse as parse_limit
@@ -40,12 +41,18 @@ def normalize_database_url(url: str) -> str:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
-    env: Literal["dev", "staging", "production"] = "dev"
+    # Unset means production: a deploy that forgets ENV gets the strict rules, never the
+    # lenient ones. Only ENV=dev (the rendered .env says so) relaxes them.
+    env: Literal["dev", "staging", "production"] = "production"
     debug: bool = False
     project_name: str = defaults.PROJECT_NAME
+    # /docs, /redoc and /openapi.json. Unset: served with ENV=dev only.
+    docs_enabled: bool | None = None
 
     database_url: str
     db_connect_timeout: float = Field(default=5, gt=0, le=60)
+    # Largest request body read, in bytes; a larger one is refused with a 413.
+    max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024**3)
 
     secret_key: SecretStr
     algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
@@ -60,7 +67,7 @@ class Settings(BaseSettings):
     # auto: readable lines with ENV=dev, JSON lines (for a log collector) everywhere else.
     log_format: Literal["auto", "json", "console"] = "auto"
     metrics_enabled: bool = True
-    # When set, GET /metrics needs `Authorization: Bearer <token>`.
+    # When set, GET /metrics needs `Authorization: Bearer <token>`; required outside dev.
     metrics_token: SecretStr | None = None
 
     rate_limit_store: defaults.RateLimitStore = defaults.RATE_LIMIT_STORE
@@ -69,12 +76,16 @@ class Settings(BaseSettings):
     rate_limit_login: str = "5/minute"
     rate_limit_refresh: str = "30/minute"
     rate_limit_signup: str = "10/minute"
+    # Password checks outside login (password and e-mail changes), per address and per user.
+    rate_limit_password_check: str = "5/minute"  # noqa: S105 - a rate, not a password
     # Namespaces this service's counters in a Redis shared with others.
     rate_limit_key_prefix: str = f"{defaults.PROJECT_SLUG}:rate-limit"
     # Worker processes (uvicorn --workers): the memory store cannot be shared between them.
     web_concurrency: int = Field(default=1, ge=1, le=64)
-    # Peers allowed to set X-Forwarded-For/-Proto (comma-separated IPs or CIDR ranges).
-    forwarded_allow_ips: str = "127.0.0.1"
+    # Proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs or CIDR ranges).
+    forwarded_allow_ips: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = (
+        IPv4Network("127.0.0.1/32"),
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -84,7 +95,7 @@ class Settings(BaseSettings):
     @field_validator("debug")
     @classmethod
     def _no_debug_in_production(cls, value: bool, info: ValidationInfo) -> bool:
-        return value and info.data.get("env") != "production"
+        return value and info.data.get("env") == "dev"
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -100,7 +111,23 @@ class Settings(BaseSettings):
             raise ValueError('"*" is not allowed with credentials; list each origin')
         return value
 
-    @field_validator("rate_limit_login", "rate_limit_refresh", "rate_limit_signup")
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(entry.strip() for entry in value.split(",") if entry.strip())
+        if isinstance(value, tuple | list) and "*" in value:
+            # Trusting every peer lets any client write its own X-Forwarded-For, and so
+            # choose its own address: its own rate-limit budget, its own log lines.
+            raise ValueError(
+                '"*" would let any client choose its own address; list the proxies\' '
+                "addresses or ranges, for example 10.0.0.0/8"
+            )
+        return value
+
+    @field_validator(
+        "rate_limit_login", "rate_limit_refresh", "rate_limit_signup", "rate_limit_password_check"
+    )
     @classmethod
     def _parse_limit(cls, value: str) -> str:
         try:
@@ -139,21 +166,32 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_rules(self) -> "Settings":
-        if self.env != "production":
+        # Staging holds real data and faces real networks: it gets the same rules.
+        if self.env == "dev":
             return self
         secret = self.secret_key.get_secret_value()
         if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
             raise ValueError(
                 f"SECRET_KEY must be a random value of at least {MIN_PRODUCTION_SECRET_LENGTH} "
-                "characters in production"
+                f"characters with ENV={self.env} (ENV=dev relaxes this)"
             )
         if make_url(self.database_url).get_backend_name() != "postgresql":
-            raise ValueError("DATABASE_URL must point at PostgreSQL in production")
+            raise ValueError(f"DATABASE_URL must point at PostgreSQL with ENV={self.env}")
+        if self.metrics_enabled and self.metrics_token is None:
+            raise ValueError(
+                f"/metrics would be public with ENV={self.env}: set METRICS_TOKEN "
+                "(Prometheus sends it as a bearer token) or METRICS_ENABLED=false"
+            )
         return self
 
     @property
     def is_sqlite(self) -> bool:
         return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    @property
+    def serves_docs(self) -> bool:
+        """Whether /docs, /redoc and /openapi.json exist: DOCS_ENABLED, else ENV=dev."""
+        return self.env == "dev" if self.docs_enabled is None else self.docs_enabled
 
 
 def load_settings() -> Settings:

@@ -1,6 +1,8 @@
 """Password hashing and token primitives. No I/O, no HTTP."""
 
+import base64
 import hashlib
+import hmac
 import logging
 import secrets
 import uuid
@@ -18,6 +20,14 @@ from app.core.config import Settings
 logger = logging.getLogger(__name__)
 
 BCRYPT_MAX_BYTES = 72
+# Longer than any passphrase a person types; a longer one is refused before any hashing.
+MAX_PASSWORD_LENGTH = 256
+# bcrypt reads at most 72 bytes. The password is first condensed by HMAC-SHA-256 into 44
+# base64 characters, so every character of a long passphrase counts and none is refused
+# for its length in bytes. The key only keeps these digests apart from plain SHA-256
+# digests of the same password elsewhere; it is not a secret.
+PREHASH_KEY = b"password-prehash-v1"
+PREHASHED_PREFIX = "$bcrypt-sha256$"
 # Longer than any JWT this service issues; a larger header is refused before decoding.
 MAX_ACCESS_TOKEN_LENGTH = 2048
 MAX_REFRESH_TOKEN_LENGTH = 128
@@ -25,16 +35,25 @@ ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
 REQUIRED_CLAIMS = ("sub", "exp", "iat", "jti", "type")
 
 
+def _prehash(password: str) -> bytes:
+    return base64.b64encode(hmac.new(PREHASH_KEY, password.encode(), hashlib.sha256).digest())
+
+
 def _hash_password_sync(password: str, rounds: int) -> str:
-    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds)).decode()
+    return PREHASHED_PREFIX + bcrypt.hashpw(_prehash(password), bcrypt.gensalt(rounds)).decode()
 
 
-def _verify_password_sync(password: str, hashed: str) -> bool:
-    encoded = password.encode()
-    if len(encoded) > BCRYPT_MAX_BYTES:
-        return False  # bcrypt 5 raises on long input; such a password was never stored
+def _verify_password_sync(password: str, stored: str) -> bool:
+    if stored.startswith(PREHASHED_PREFIX):
+        candidate, hashed = _prehash(password), stored.removeprefix(PREHASHED_PREFIX)
+    else:
+        # A hash stored before passwords were pre-hashed: bcrypt of the password itself,
+        # which was at most 72 bytes (bcrypt 5 raises on a longer one).
+        candidate, hashed = password.encode(), stored
+        if len(candidate) > BCRYPT_MAX_BYTES:
+            return False
     try:
-        return bcrypt.checkpw(encoded, hashed.encode())
+        return bcrypt.checkpw(candidate, hashed.encode())
     except ValueError:
         logger.error("stored password hash is not a valid bcrypt hash")
         return False

@@ -16,16 +16,20 @@ from app.core.config import Settings
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
+    # A failed statement's error names its SQL but not its values: they may be a
+    # password hash, a token digest or an e-mail, and errors end up in logs.
     if settings.is_sqlite:
         engine = create_async_engine(
             settings.database_url,
             poolclass=NullPool,
+            hide_parameters=True,
             connect_args={"timeout": settings.db_connect_timeout},
         )
         _enable_sqlite_transactions(engine)
         return engine
     return create_async_engine(
         settings.database_url,
+        hide_parameters=True,
         pool_size=10,
         max_overflow=20,
         pool_pre_ping=True,

@@ -21,6 +21,19 @@ class Repository(Generic[ModelT]):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def release_connection(self) -> None:
+        """End the request's transaction so far and give its connection back to the pool.
+
+        For slow work that needs no database, a bcrypt check above all: a connection held
+        through it would let a burst of logins starve every other route. The transaction
+        so far must hold only reads (it is committed, so that loaded objects stay loaded);
+        the next query opens a new one, and whatever was read must be read again there
+        before it is relied on.
+        """
+        if self.session.new or self.session.dirty or self.session.deleted:
+            raise RuntimeError("release_connection() would commit pending changes")
+        await self.session.commit()
+
     def savepoint(self) -> AsyncSessionTransaction:
         """A SAVEPOINT: a failed write inside it leaves the request's transaction usable."""
         return self.session.begin_nested()

@@ -2,7 +2,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, delete, or_, select, update
 
 from app.models import RefreshToken
 from app.repositories.base import Repository
@@ -63,3 +63,30 @@ class RefreshTokenRepository(Repository[RefreshToken]):
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )
+
+    async def delete_dead(self, now: datetime, limit: int) -> int:
+        """Delete up to `limit` tokens that can never be used again; return how many.
+
+        Expired and revoked tokens only: a used token stays until it expires, since its
+        replay must still be recognised (and its family revoked). Rows another
+        transaction holds (a rotation in progress) are skipped, not waited for, so logins
+        and refreshes never queue behind a purge.
+        """
+        dead = (
+            select(RefreshToken.id)
+            .where(
+                or_(
+                    RefreshToken.expires_at <= now,
+                    RefreshToken.family_expires_at <= now,
+                    RefreshToken.revoked_at.is_not(None),
+                )
+            )
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        result = await self.session.execute(
+            delete(RefreshToken)
+            .where(RefreshToken.id.in_(dead.scalar_subquery()))
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(result, "rowcount", 0))

@@ -21,25 +21,37 @@ class UserRepository(Repository[User]):
     async def count(self) -> int:
         return await self.session.scalar(select(func.count()).select_from(User)) or 0
 
-    async def count_active_superusers(self) -> int:
-        query = (
-            select(func.count())
-            .select_from(User)
-            .where(User.is_superuser.is_(True), User.is_active.is_(True))
-        )
-        return await self.session.scalar(query) or 0
+    async def lock(self, user_id: uuid.UUID) -> User | None:
+        """Hold the user's row until the end of the transaction, and read it afresh.
 
-    async def lock(self, user_id: uuid.UUID) -> None:
-        """Hold the user's row until the end of the transaction.
-
-        Every change to a user's refresh tokens takes this lock first, so rotations,
-        replays and revocations of one user queue up in a single order: no deadlock,
-        and no rotation slips past a revocation. NO KEY UPDATE leaves the foreign-key
-        checks of concurrent logins unblocked. SQLite serializes writers anyway.
+        Every change to a user's credentials or refresh tokens takes this lock first, so
+        logins, rotations, replays, password changes and revocations of one user queue up
+        in a single order: no deadlock, no rotation slips past a revocation, and no login
+        issues tokens for a password that changed while it was checked. NO KEY UPDATE
+        leaves the foreign-key checks of concurrent inserts unblocked. SQLite serializes
+        writers anyway.
         """
-        await self.session.execute(
-            select(User.id).where(User.id == user_id).with_for_update(key_share=True)
+        statement = (
+            select(User)
+            .where(User.id == user_id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
         )
+        return await self.session.scalar(statement)
+
+    async def lock_active_superusers(self) -> Sequence[uuid.UUID]:
+        """Hold the rows of every active superuser, in one order, and return their ids.
+
+        Two superusers demoting each other at once both count two superusers unless the
+        second waits for the first: with the rows held, it counts again after the wait.
+        """
+        statement = (
+            select(User.id)
+            .where(User.is_superuser.is_(True), User.is_active.is_(True))
+            .order_by(User.id)
+            .with_for_update(key_share=True)
+        )
+        return (await self.session.scalars(statement)).all()
 
     async def invalidate_tokens(self, user: User, now: datetime) -> None:
         """Refuse every access token of this user issued before `now`."""

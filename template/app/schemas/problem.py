@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -14,3 +14,13 @@ class Problem(BaseModel):
     errors: list[dict[str, Any]] | None = Field(
         default=None, description="Validation errors, each with loc, msg and type"
     )
+
+
+OAuthErrorCode = Literal["invalid_request", "invalid_grant", "unsupported_grant_type"]
+
+
+class OAuthProblem(Problem):
+    """A problem that OAuth2 clients can read too: the token endpoint's errors (RFC 6749 5.2)."""
+
+    error: OAuthErrorCode
+    error_description: str

@@ -1,7 +1,7 @@
 import uuid
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas.fields import CurrentPassword, Email, FullName, Password
 
@@ -15,20 +15,29 @@ class UserCreate(BaseModel):
 
 
 class UserUpdateMe(BaseModel):
-    """What users may change about themselves: no privileges, and extra fields are refused."""
+    """What users may change about themselves freely: no privileges, no credentials."""
 
     model_config = ConfigDict(extra="forbid")
 
-    email: Email | None = None
     full_name: FullName | None = None
-    password: Password | None = None
-    current_password: CurrentPassword | None = None
 
-    @model_validator(mode="after")
-    def _current_password_for_credentials(self) -> "UserUpdateMe":
-        if (self.password is not None or self.email is not None) and not self.current_password:
-            raise ValueError("current_password is required to change the e-mail or the password")
-        return self
+
+class PasswordChange(BaseModel):
+    """A new password, proven by the current one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: CurrentPassword
+    new_password: Password
+
+
+class EmailChange(BaseModel):
+    """A new e-mail address, proven by the current password."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Email
+    current_password: CurrentPassword
 
 
 class UserUpdate(BaseModel):
@@ -44,7 +53,21 @@ class UserUpdate(BaseModel):
 
 
 class UserRead(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(
+        from_attributes=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "3f2b6c1e-8d4a-4e5b-9c7d-2a1b0c9d8e7f",
+                    "email": "ada@example.com",
+                    "full_name": "Ada Lovelace",
+                    "is_active": True,
+                    "is_superuser": False,
+                    "created_at": "2026-01-15T09:30:00Z",
+                }
+            ]
+        },
+    )
 
     id: uuid.UUID
     email: str

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import NoReturn
 
 from app.core.config import Settings
-from app.core.exceptions import RefreshTokenReused, Unauthorized
+from app.core.exceptions import InvalidGrant, RefreshTokenReused, Unauthorized
 from app.core.security import (
     burn_password_check,
     create_access_token,
@@ -31,7 +31,7 @@ def _refuse_login(reason: str, user: User | None = None) -> NoReturn:
     # people type their password into that field.
     user_id = str(user.id) if user else None
     logger.warning("login failed", extra={"reason": reason, "user_id": user_id})
-    raise Unauthorized(BAD_CREDENTIALS)
+    raise InvalidGrant(BAD_CREDENTIALS)
 
 
 class AuthService:
@@ -43,20 +43,31 @@ class AuthService:
         self.settings = settings
 
     async def authenticate(self, email: str, password: str) -> User:
-        """The active user with these credentials; every failure looks and costs the same."""
+        """The active user with these credentials, its row held for the rest of the request.
+
+        Every failure looks and costs the same. The password is checked with no database
+        connection held, then the user is read again under its lock: a password changed
+        (or an account deactivated) during the check wins, and no session outlives it.
+        """
         user = await self.users.get_by_email(email)
+        await self.users.release_connection()
         if user is None:
             await burn_password_check(password, self.settings.bcrypt_rounds)
             _refuse_login("unknown_email")
-        if not await verify_password(password, user.hashed_password):
+        checked_hash = user.hashed_password
+        if not await verify_password(password, checked_hash):
             _refuse_login("bad_password", user)
-        if not user.is_active:
-            _refuse_login("inactive", user)
-        return user
+        current = await self.users.lock(user.id)
+        if current is None or current.hashed_password != checked_hash:
+            _refuse_login("changed_during_login", user)
+        if not current.is_active:
+            _refuse_login("inactive", current)
+        return current
 
     async def login(self, email: str, password: str) -> TokenPair:
         user = await self.authenticate(email, password)
         logger.info("login succeeded", extra={"user_id": str(user.id)})
+        # Taken under the user's lock: a password change that follows is later still.
         now = utc_now()
         family_expires_at = now + timedelta(days=self.settings.refresh_token_family_max_days)
         return await self._issue(user, uuid.uuid4(), family_expires_at, now)

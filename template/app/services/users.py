@@ -11,12 +11,18 @@ from app.models import User
 from app.repositories.base import ConstraintViolation
 from app.repositories.refresh_token import RefreshTokenRepository
 from app.repositories.user import UserRepository
-from app.schemas.user import UserCreate, UserUpdate, UserUpdateMe
+from app.schemas.user import EmailChange, PasswordChange, UserCreate, UserUpdate, UserUpdateMe
 
 EMAIL_TAKEN = "A user with this e-mail address already exists."
+WRONG_PASSWORD = "The current password is incorrect."  # noqa: S105 - a message
+PASSWORD_CHANGED_MEANWHILE = "The password changed during this request; try again."  # noqa: S105
+LAST_SUPERUSER = "The last active superuser cannot be removed, demoted or deactivated."
 
 
 class UserService:
+    """The rules about users. Every bcrypt hash or check runs with no database connection
+    held (see UserRepository.release_connection): it takes a quarter of a second."""
+
     def __init__(
         self, users: UserRepository, tokens: RefreshTokenRepository, settings: Settings
     ) -> None:
@@ -25,12 +31,15 @@ class UserService:
         self.settings = settings
 
     async def register(self, data: UserCreate, *, is_superuser: bool = False) -> User:
+        # Hashed before the e-mail is looked up: no connection waits on bcrypt, and a
+        # taken address costs as much time as a free one.
+        hashed_password = await hash_password(data.password, self.settings.bcrypt_rounds)
         if await self.users.get_by_email(data.email) is not None:
             raise Conflict(EMAIL_TAKEN)
         user = User(
             email=data.email,
             full_name=data.full_name,
-            hashed_password=await hash_password(data.password, self.settings.bcrypt_rounds),
+            hashed_password=hashed_password,
             is_superuser=is_superuser,
         )
         try:
@@ -51,59 +60,97 @@ class UserService:
         return await self.users.list_page(limit=limit, offset=offset), await self.users.count()
 
     async def update_me(self, user: User, data: UserUpdateMe) -> User:
-        if data.current_password is not None and not await verify_password(
-            data.current_password, user.hashed_password
-        ):
-            raise Forbidden("The current password is incorrect.")
-        return await self._apply(user, data.email, data.full_name, data.password)
+        if data.full_name is not None:
+            user.full_name = data.full_name
+            await self.users.flush()
+        return user
+
+    async def change_password(self, user: User, data: PasswordChange) -> None:
+        """Set a new password; every refresh and access token issued so far dies."""
+        await self.users.release_connection()
+        checked_hash = user.hashed_password
+        if not await verify_password(data.current_password, checked_hash):
+            raise Forbidden(WRONG_PASSWORD)
+        new_hash = await hash_password(data.new_password, self.settings.bcrypt_rounds)
+        current = await self._lock_unchanged(user, checked_hash)
+        current.hashed_password = new_hash
+        await self.users.flush()
+        await self._end_sessions(current)
+
+    async def change_email(self, user: User, data: EmailChange) -> User:
+        await self.users.release_connection()
+        checked_hash = user.hashed_password
+        if not await verify_password(data.current_password, checked_hash):
+            raise Forbidden(WRONG_PASSWORD)
+        current = await self._lock_unchanged(user, checked_hash)
+        await self._set_email(current, data.email)
+        return current
 
     async def update(self, user_id: uuid.UUID, data: UserUpdate) -> User:
-        user = await self.get(user_id)
-        removes_admin = data.is_superuser is False or data.is_active is False
-        if removes_admin:
-            await self._keep_one_superuser(user)
+        new_hash = None
+        if data.password is not None:
+            await self.users.release_connection()
+            new_hash = await hash_password(data.password, self.settings.bcrypt_rounds)
+        if data.is_superuser is False or data.is_active is False:
+            await self._keep_one_superuser(user_id)
+        user = await self.users.lock(user_id)
+        if user is None:
+            raise NotFound("No user with this id.")
         if data.is_superuser is not None:
             user.is_superuser = data.is_superuser
         if data.is_active is not None:
             user.is_active = data.is_active
-        await self._apply(user, data.email, data.full_name, data.password)
-        if data.is_active is False:
+        if data.full_name is not None:
+            user.full_name = data.full_name
+        if new_hash is not None:
+            user.hashed_password = new_hash
+        await self.users.flush()
+        if data.email is not None:
+            await self._set_email(user, data.email)
+        if new_hash is not None or data.is_active is False:
             await self._end_sessions(user)
         return user
 
     async def delete(self, user_id: uuid.UUID) -> None:
+        await self._keep_one_superuser(user_id)
         user = await self.get(user_id)
-        await self._keep_one_superuser(user)
         async with self.users.savepoint():
             await self.users.delete(user)
 
-    async def _apply(
-        self, user: User, email: str | None, full_name: str | None, password: str | None
-    ) -> User:
-        if email is not None and email != user.email:
-            if await self.users.get_by_email(email) is not None:
-                raise Conflict(EMAIL_TAKEN)
-            user.email = email
-        if full_name is not None:
-            user.full_name = full_name
-        if password is not None:
-            user.hashed_password = await hash_password(password, self.settings.bcrypt_rounds)
+    async def _lock_unchanged(self, user: User, checked_hash: str) -> User:
+        """The user's row, held, provided its password is still the one just checked."""
+        current = await self.users.lock(user.id)
+        if current is None or not current.is_active:
+            raise Forbidden(WRONG_PASSWORD)
+        if current.hashed_password != checked_hash:
+            raise Conflict(PASSWORD_CHANGED_MEANWHILE)
+        return current
+
+    async def _set_email(self, user: User, email: str) -> None:
+        if email == user.email:
+            return
+        if await self.users.get_by_email(email) is not None:
+            raise Conflict(EMAIL_TAKEN)
+        user.email = email
         try:
             async with self.users.savepoint():
                 await self.users.flush()
         except ConstraintViolation:
             raise Conflict(EMAIL_TAKEN) from None
-        if password is not None:
-            await self._end_sessions(user)
-        return user
 
     async def _end_sessions(self, user: User) -> None:
-        """Revoke every refresh token and every access token issued so far."""
+        """Revoke every refresh token and every access token issued so far.
+
+        Called with the user's row held, so `now` is later than any token a login or
+        refresh of this user has issued, and earlier than any it will issue.
+        """
         now = utc_now()
         async with self.users.savepoint():
             await self.tokens.revoke_all_for_user(user.id, now)
             await self.users.invalidate_tokens(user, now)
 
-    async def _keep_one_superuser(self, user: User) -> None:
-        if user.is_superuser and user.is_active and await self.users.count_active_superusers() <= 1:
-            raise Conflict("The last active superuser cannot be removed, demoted or deactivated.")
+    async def _keep_one_superuser(self, user_id: uuid.UUID) -> None:
+        """Refuse to remove the last active superuser, even when two removals race."""
+        superusers = await self.users.lock_active_superusers()
+        if user_id in superusers and len(superusers) <= 1:
+            raise Conflict(LAST_SUPERUSER)

@@ -1,11 +1,12 @@
 """The middleware stack, assembled in one place and in one order."""
 
 from fastapi import FastAPI
-from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from app.api.metrics import METRICS_PATH
+from app.api.middleware.body_limit import BodyLimitMiddleware
 from app.api.middleware.cors import ProblemCORSMiddleware
-from app.api.middleware.metrics import MetricsMiddleware, RouteTemplates
+from app.api.middleware.forwarded import ForwardedHeadersMiddleware
+from app.api.middleware.metrics import MetricsMiddleware
 from app.api.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
 from app.api.middleware.security_headers import SecurityHeadersMiddleware
 from app.core.config import Settings
@@ -16,10 +17,10 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
 
     A request passes them from the last added to the first, its response the other way:
 
-    - proxy headers, outermost: the client address and scheme come from X-Forwarded-For
-      and -Proto only when the peer is in FORWARDED_ALLOW_IPS, before anything (rate
-      limits, logs) reads them. The server's own proxy handling is off (scripts/start.sh),
-      so this is the one place that decides.
+    - forwarded headers, outermost: the client address and scheme come from
+      X-Forwarded-For and -Proto only when the peer is in FORWARDED_ALLOW_IPS, before
+      anything (rate limits, logs) reads them. The server's own proxy handling is off
+      (scripts/start.sh), so this is the one place that decides.
     - metrics: it times and counts every answer, the 500 that the request
       context makes of a crash included. Scrapes of /metrics are not measured, so
       reading the numbers does not change them.
@@ -28,12 +29,15 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
       for any error nothing else handled.
     - CORS, inside the request context: an error in CORS handling still answers a
       problem with a request id.
+    - body limit, innermost: its 413 carries the CORS headers, so a browser can read it,
+      and a body cut off mid-stream fails inside the app, whose handler answers it.
     """
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_body_bytes)
     app.add_middleware(
         ProblemCORSMiddleware,
         allow_origins=list(settings.cors_origins),
         allow_credentials=True,
-        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", REQUEST_ID_HEADER],
         expose_headers=[REQUEST_ID_HEADER],
     )
@@ -43,7 +47,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(
             MetricsMiddleware,
             metrics=app.state.metrics,
-            routes=RouteTemplates(app.router),
+            routes=app.state.route_table,
             unmeasured_route=METRICS_PATH,
         )
-    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
+    app.add_middleware(ForwardedHeadersMiddleware, trusted_proxies=settings.forwarded_allow_ips)

@@ -13,15 +13,16 @@ from app.core.context import request_id_var, user_id_var
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-ID"
-# An incoming id is kept only if it cannot forge log lines or bloat them.
-SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# An incoming id is kept only if it cannot forge log lines or bloat them. Matched whole
+# (fullmatch): with "^...$", a trailing newline would pass, since "$" matches before it.
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", []):
         if name == b"x-request-id":
             candidate = value.decode("latin-1")
-            return candidate if SAFE_REQUEST_ID.match(candidate) else None
+            return candidate if SAFE_REQUEST_ID.fullmatch(candidate) else None
     return None
 
 

@@ -1,37 +1,65 @@
-from typing import Annotated
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Response, status
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Form, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 
 from app.api.dependencies import AuthServiceDep
+from app.api.errors import VALIDATION_DETAIL, validation_errors
 from app.api.rate_limit import LOGIN_LIMIT, REFRESH_LIMIT
-from app.api.responses import problem_responses
-from app.schemas.fields import no_nul
-from app.schemas.token import RefreshRequest, TokenPair
+from app.api.responses import (
+    OAUTH_PROBLEM_SCHEMA,
+    problem_example,
+    problem_response,
+    problem_responses,
+)
+from app.core.exceptions import OAuthError
+from app.schemas.token import LoginForm, RefreshRequest, TokenPair
 
-router = APIRouter(prefix="/auth", tags=["auth"])
-
+UNSUPPORTED_GRANT = "Only grant_type=password is supported."
 # Token responses must never be stored by a browser or proxy (RFC 6749 section 5.1).
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
-class LoginForm(BaseModel):
-    """The OAuth2 password form, as the Swagger UI "Authorize" button sends it."""
+class OAuthTokenRoute(APIRoute):
+    """The OAuth2 token endpoint, whose invalid requests are a 400 that OAuth2 clients read
+    (RFC 6749 section 5.2), not the 422 of every other route."""
 
-    model_config = ConfigDict(extra="ignore")
+    validation_error_status = 400
 
-    username: Annotated[str, Field(min_length=1, max_length=254), no_nul]
-    # Long enough for any real password; bcrypt's 72-byte limit is a 401, not a 422, here.
-    password: Annotated[str, Field(min_length=1, max_length=1024), no_nul]
-    grant_type: Annotated[str | None, Field(pattern="^password$")] = None
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_oauth(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except RequestValidationError as exc:
+                errors = validation_errors(exc)
+                if any(error["loc"][-1] == "grant_type" for error in errors):
+                    raise OAuthError("unsupported_grant_type", UNSUPPORTED_GRANT, errors) from None
+                raise OAuthError("invalid_request", VALIDATION_DETAIL, errors) from None
+
+        return handle_oauth
 
 
-@router.post(
+router = APIRouter(prefix="/auth", tags=["auth"])
+token_router = APIRouter(prefix="/auth", tags=["auth"], route_class=OAuthTokenRoute)
+
+INVALID_GRANT_EXAMPLE = problem_example(400, "Incorrect e-mail or password.") | {
+    "error": "invalid_grant",
+    "error_description": "Incorrect e-mail or password.",
+}
+
+
+@token_router.post(
     "/token",
     response_model=TokenPair,
     dependencies=[LOGIN_LIMIT],
-    responses=problem_responses(401, 422, 429, 503),
-    summary="Log in with e-mail and password",
+    responses={
+        400: problem_response(400, schema=OAUTH_PROBLEM_SCHEMA, example=INVALID_GRANT_EXAMPLE)
+    },
+    summary="Log in with e-mail and password (OAuth2 password grant)",
 )
 async def login(
     form: Annotated[LoginForm, Form()], auth: AuthServiceDep, response: Response
@@ -44,7 +72,7 @@ async def login(
     "/refresh",
     response_model=TokenPair,
     dependencies=[REFRESH_LIMIT],
-    responses=problem_responses(401, 422, 429, 503),
+    responses=problem_responses(401),
     summary="Exchange a refresh token for a new pair (the old one is consumed)",
 )
 async def refresh(body: RefreshRequest, auth: AuthServiceDep, response: Response) -> TokenPair:
@@ -55,7 +83,6 @@ async def refresh(body: RefreshRequest, auth: AuthServiceDep, response: Response
 @router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(422),
     summary="Revoke a refresh token and every token rotated from the same login",
 )
 async def logout(body: RefreshRequest, auth: AuthServiceDep) -> None:

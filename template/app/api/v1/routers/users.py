@@ -4,15 +4,21 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.dependencies import CurrentUser, SuperUser, UserServiceDep
-from app.api.rate_limit import SIGNUP_LIMIT
+from app.api.rate_limit import PASSWORD_CHECK_LIMITS, SIGNUP_LIMIT
 from app.api.responses import problem_responses
 from app.models import User
-from app.schemas.user import PageParams, UserCreate, UserPage, UserRead, UserUpdate, UserUpdateMe
+from app.schemas.user import (
+    EmailChange,
+    PageParams,
+    PasswordChange,
+    UserCreate,
+    UserPage,
+    UserRead,
+    UserUpdate,
+    UserUpdateMe,
+)
 
 router = APIRouter(prefix="/users", tags=["users"])
-
-AUTHENTICATED = problem_responses(401, 422)
-ADMIN = problem_responses(401, 403, 404, 422)
 
 
 @router.post(
@@ -20,30 +26,48 @@ ADMIN = problem_responses(401, 403, 404, 422)
     response_model=UserRead,
     status_code=status.HTTP_201_CREATED,
     dependencies=[SIGNUP_LIMIT],
-    responses=problem_responses(409, 422, 429, 503),
+    responses=problem_responses(409),
     summary="Sign up",
 )
 async def create_user(body: UserCreate, users: UserServiceDep) -> User:
     return await users.register(body)
 
 
-# /me is declared before /{user_id}, whose UUID type would otherwise refuse "me".
-@router.get("/me", response_model=UserRead, responses=AUTHENTICATED, summary="Your profile")
+# The ids are matched as UUIDs ({user_id:uuid}): "/users/me" is never taken for an id, so
+# its unsupported methods are a 405, and a malformed id is a 404, like any unknown user.
+@router.get("/me", response_model=UserRead, summary="Your profile")
 async def read_me(user: CurrentUser) -> User:
     return user
 
 
-@router.patch(
-    "/me",
-    response_model=UserRead,
-    responses=problem_responses(401, 403, 409, 422),
-    summary="Change your name, e-mail or password (the last two need current_password)",
-)
+@router.patch("/me", response_model=UserRead, summary="Change your name")
 async def update_me(body: UserUpdateMe, user: CurrentUser, users: UserServiceDep) -> User:
     return await users.update_me(user, body)
 
 
-@router.get("", response_model=UserPage, responses=problem_responses(401, 403, 422))
+@router.put(
+    "/me/password",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=PASSWORD_CHECK_LIMITS,
+    responses=problem_responses(403, 409),
+    summary="Change your password; every session ends, this one included",
+)
+async def change_password(body: PasswordChange, user: CurrentUser, users: UserServiceDep) -> None:
+    await users.change_password(user, body)
+
+
+@router.put(
+    "/me/email",
+    response_model=UserRead,
+    dependencies=PASSWORD_CHECK_LIMITS,
+    responses=problem_responses(403, 409),
+    summary="Change your e-mail address",
+)
+async def change_email(body: EmailChange, user: CurrentUser, users: UserServiceDep) -> User:
+    return await users.change_email(user, body)
+
+
+@router.get("", response_model=UserPage, summary="List users (superusers)")
 async def list_users(
     _admin: SuperUser, users: UserServiceDep, page: Annotated[PageParams, Query()]
 ) -> UserPage:
@@ -56,13 +80,21 @@ async def list_users(
     )
 
 
-@router.get("/{user_id}", response_model=UserRead, responses=ADMIN)
+@router.get(
+    "/{user_id:uuid}",
+    response_model=UserRead,
+    responses=problem_responses(404),
+    summary="Read a user (superusers)",
+)
 async def read_user(user_id: uuid.UUID, _admin: SuperUser, users: UserServiceDep) -> User:
     return await users.get(user_id)
 
 
 @router.patch(
-    "/{user_id}", response_model=UserRead, responses=problem_responses(401, 403, 404, 409, 422)
+    "/{user_id:uuid}",
+    response_model=UserRead,
+    responses=problem_responses(404, 409),
+    summary="Change a user, privileges included (superusers)",
 )
 async def update_user(
     user_id: uuid.UUID, body: UserUpdate, _admin: SuperUser, users: UserServiceDep
@@ -71,9 +103,10 @@ async def update_user(
 
 
 @router.delete(
-    "/{user_id}",
+    "/{user_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses=problem_responses(404, 409),
+    summary="Delete a user (superusers)",
 )
 async def delete_user(user_id: uuid.UUID, _admin: SuperUser, users: UserServiceDep) -> None:
     await users.delete(user_id)

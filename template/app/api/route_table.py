@@ -1,0 +1,63 @@
+"""The app's routes as the router will match them: templates and methods, per path."""
+
+import re
+from dataclasses import dataclass
+
+from fastapi.routing import iter_route_contexts
+from starlette._utils import get_route_path
+from starlette.routing import Router, compile_path
+from starlette.types import Scope
+
+# Every path no route answers shares one label, so random paths cannot add series.
+UNMATCHED_ROUTE = "<unmatched>"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    pattern: re.Pattern[str]
+    methods: frozenset[str]
+    template: str
+
+
+class RouteTable:
+    """Which routes a request's path matches, known before the router runs.
+
+    Starlette and FastAPI leave the matched route in `scope["route"]`, but only once the
+    router has run, which is too late for the in-flight gauge; and since FastAPI 0.137 a
+    route of an included router is stored there without the include prefixes (its `path`
+    reads `/users/{user_id}` for `/api/v1/users/{user_id}`). So the table comes from
+    FastAPI's flattened view of the routes, in the router's order. Built on first use,
+    when every route has been added.
+    """
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self._entries: list[_Entry] | None = None
+
+    def _build(self) -> list[_Entry]:
+        entries = []
+        for route in iter_route_contexts(self.router.routes):
+            # Mounted apps and websocket routes have no methods; their requests go unmatched.
+            if route.path is not None and route.methods is not None:
+                pattern, template, _convertors = compile_path(route.path)
+                entries.append(_Entry(pattern, frozenset(route.methods), template))
+        return entries
+
+    def _matching(self, scope: Scope) -> list[_Entry]:
+        if self._entries is None:
+            self._entries = self._build()
+        path = get_route_path(scope)  # the path the router matches, without root_path
+        return [entry for entry in self._entries if entry.pattern.match(path)]
+
+    def template(self, scope: Scope) -> str:
+        """The template of the route that answers: a full match first, else the first route
+        whose path matches (the router answers 405 for it), else UNMATCHED_ROUTE."""
+        matching = self._matching(scope)
+        for entry in matching:
+            if scope["method"] in entry.methods:
+                return entry.template
+        return matching[0].template if matching else UNMATCHED_ROUTE
+
+    def allowed_methods(self, scope: Scope) -> list[str]:
+        """Every method some route accepts at this path: a 405's `Allow` header."""
+        return sorted({method for entry in self._matching(scope) for method in entry.methods})
