@@ -134,13 +134,15 @@ def database_url(name: str, scheme: str = "postgresql") -> str:
     return urlunsplit((scheme, parts.netloc, f"/{name}", "", ""))
 
 
-def psql(sql: str) -> None:
-    """Run one statement as the PostgreSQL admin (psql, so no driver is needed here)."""
-    run(
-        ["psql", ADMIN_DATABASE_URL, "-v", "ON_ERROR_STOP=1", "-qAtc", sql],
-        cwd=TEMPLATE_ROOT,
-        timeout=60,
+def psql(sql: str, database: str | None = None) -> str:
+    """Run one statement as the PostgreSQL admin, in `database` or the admin's own; its output.
+
+    psql, so that no driver is needed here."""
+    url = database_url(database) if database else ADMIN_DATABASE_URL
+    result = run(
+        ["psql", url, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], cwd=TEMPLATE_ROOT, timeout=60
     )
+    return result.stdout
 
 
 def create_database() -> str:

@@ -1,5 +1,6 @@
 """Install rendered variants and run their type check, test suites and migrations."""
 
+import re
 from collections.abc import Callable
 
 import pytest
@@ -31,6 +32,29 @@ def test_suite_on_postgresql(variant: str, installed_project: Install) -> None:
     installed_project(variant).run(
         "uv", "run", "pytest", TEST_DATABASE_URL=ADMIN_DATABASE_URL, TEST_REDIS_URL=REDIS_URL
     )
+
+
+# Fixed in CI, so that a failure there can be replayed; `make contract` draws a new one.
+CONTRACT_SEED = "20261203"
+
+
+def test_contract_with_schemathesis(variant: str, installed_project: Install) -> None:
+    """The rendered opt-in contract test, on PostgreSQL: every check, every phase, as an
+    ordinary user and as a superuser, with zero failures."""
+    result = installed_project(variant).run(
+        "uv",
+        "run",
+        "pytest",
+        "-m",
+        "contract",
+        "-s",
+        TEST_DATABASE_URL=ADMIN_DATABASE_URL,
+        TEST_REDIS_URL=REDIS_URL,
+        CONTRACT_SEED=CONTRACT_SEED,
+    )
+    cases = re.findall(r"^\s*(\d+) generated, \d+ passed", result.stdout, re.MULTILINE)
+    assert len(cases) == 2, result.stdout
+    print(f"{variant}: schemathesis cases, user and superuser runs: {', '.join(cases)}")
 
 
 def test_migrations_round_trip(

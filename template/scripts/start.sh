@@ -19,11 +19,30 @@ python -m app.db.migrate
 
 # The app reads X-Forwarded-* itself, trusting only FORWARDED_ALLOW_IPS (app/api/middleware);
 # app.server limits the number and size of request headers.
-exec uvicorn app.main:create_app --factory \
+uvicorn app.main:create_app --factory \
     --http app.server:HttpProtocol \
     --host "${HOST:-0.0.0.0}" \
     --port "${PORT:-8000}" \
     --workers "${WEB_CONCURRENCY:-1}" \
     --no-proxy-headers \
     --no-server-header \
-    --timeout-graceful-shutdown 20
+    --timeout-graceful-shutdown 20 &
+server=$!
+
+# On SIGTERM (docker stop, a rolling deploy) uvicorn stops accepting connections, lets the
+# requests in flight finish for up to 20 seconds, then re-raises the signal to die of it.
+# This shell stays to pass the signal on, and reports a graceful stop as a clean exit (0);
+# any other end of the server is its own exit status.
+trap 'kill -TERM "$server" 2>/dev/null' TERM
+# Ctrl+C in a terminal reaches both processes already; passing it on would make it a second
+# SIGINT, which uvicorn takes as "quit now".
+trap ':' INT
+while :; do
+    status=0
+    wait "$server" || status=$?
+    kill -0 "$server" 2>/dev/null || break  # a trapped signal interrupts wait; loop on
+done
+case $status in
+    130 | 143) exit 0 ;;  # 128 + SIGINT, 128 + SIGTERM: stopped as asked
+    *) exit "$status" ;;
+esac
