@@ -5,6 +5,7 @@ import hmac
 import json
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from jose import jwt
 
 from app.core.config import Settings
 from app.models import User
-from tests.factories import UserFactory
+from tests.factories import Account, UserFactory
 
 ME = "/api/v1/users/me"
 NEW_PASSWORD = "a brand new passphrase"
@@ -85,39 +86,44 @@ async def test_a_token_with_the_right_claims_works(
         assert response.json()["id"] == str(user.id)
 
 
-async def test_alg_none_is_refused(
-    client: AsyncClient, users: UserFactory, settings: Settings
-) -> None:
-    """An unsigned token is refused: the accepted algorithms are pinned, not read from the token."""
+# A forger makes a token from a user of the service, another user, and the settings.
+Forger = Callable[[User, User, Settings], str]
+
+
+def unsigned(user: User, _other: User, _settings: Settings) -> str:
     header = b64url(json.dumps({"alg": "none", "typ": "JWT"}).encode())
-    payload = b64url(json.dumps(claims_for(await users.create())).encode())
-    await assert_refused(client, f"{header}.{payload}.")
+    return f"{header}.{b64url(json.dumps(claims_for(user)).encode())}."
 
 
-async def test_another_algorithm_is_refused(
-    client: AsyncClient, users: UserFactory, settings: Settings
-) -> None:
-    """A token signed with the right key but HS512, when HS256 is configured, is refused."""
+def other_algorithm(user: User, _other: User, settings: Settings) -> str:
     assert settings.algorithm == "HS256"
-    token = sign(claims_for(await users.create()), settings, algorithm="HS512")
-    await assert_refused(client, token)
+    return sign(claims_for(user), settings, algorithm="HS512")  # the right key, though
 
 
-async def test_a_tampered_payload_is_refused(
-    client: AsyncClient, users: UserFactory, settings: Settings
+def tampered(user: User, other: User, settings: Settings) -> str:
+    """A genuine token of `user` whose payload is swapped for one naming `other`."""
+    header, _payload, signature = sign(claims_for(user), settings).split(".")
+    return f"{header}.{b64url(json.dumps(claims_for(other)).encode())}.{signature}"
+
+
+def other_key(user: User, _other: User, settings: Settings) -> str:
+    return sign(claims_for(user), settings, key="another-key-" + "x" * 40)
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(unsigned, id="alg-none"),
+        pytest.param(other_algorithm, id="other-algorithm"),
+        pytest.param(tampered, id="tampered-payload"),
+        pytest.param(other_key, id="other-key"),
+    ],
+)
+async def test_a_forged_token_is_refused(
+    client: AsyncClient, users: UserFactory, settings: Settings, forge: Forger
 ) -> None:
-    """Swapping the payload of a genuine token (to become another user) breaks its signature."""
-    attacker, victim = await users.create(), await users.create()
-    header, _payload, signature = sign(claims_for(attacker), settings).split(".")
-    forged_payload = b64url(json.dumps(claims_for(victim)).encode())
-    await assert_refused(client, f"{header}.{forged_payload}.{signature}")
-
-
-async def test_a_token_signed_with_another_key_is_refused(
-    client: AsyncClient, users: UserFactory, settings: Settings
-) -> None:
-    """Only the service's own key makes a valid signature."""
-    token = sign(claims_for(await users.create()), settings, key="another-key-" + "x" * 40)
+    """Decoding pins the algorithm and the key: no token the service did not sign passes."""
+    token = forge(await users.create(), await users.create(), settings)
     await assert_refused(client, token)
 
 
@@ -131,124 +137,120 @@ async def test_a_signed_token_missing_a_required_claim_is_refused(
     await assert_refused(client, sign(claims, settings))
 
 
-async def test_a_signed_token_of_another_type_is_refused(
-    client: AsyncClient, users: UserFactory, settings: Settings
+@pytest.mark.parametrize(
+    "changes",
+    [
+        # iat stays valid, so expiry is the only fault.
+        pytest.param({"exp": int(time.time()) - 60}, id="expired"),
+        pytest.param({"nbf": int(time.time()) + 60}, id="not-yet-valid"),
+        # Beyond the one second of clock skew allowed.
+        pytest.param({"iat": time.time() + 60}, id="issued-in-the-future"),
+    ],
+)
+async def test_a_token_outside_its_lifetime_is_refused(
+    client: AsyncClient, users: UserFactory, settings: Settings, changes: dict[str, Any]
 ) -> None:
-    """The `type` claim keeps access tokens apart from any other token signed with the key."""
-    claims = claims_for(await users.create(), type="refresh")
+    claims = claims_for(await users.create(), **changes)
     await assert_refused(client, sign(claims, settings))
 
 
-async def test_an_expired_token_is_refused(
+async def test_a_token_of_one_kind_is_refused_as_the_other(
     client: AsyncClient, users: UserFactory, settings: Settings
 ) -> None:
-    """A token past its `exp` is refused (iat stays valid, so expiry is the only fault)."""
-    claims = claims_for(await users.create(), exp=int(time.time()) - 60)
-    await assert_refused(client, sign(claims, settings))
-
-
-async def test_a_token_not_yet_valid_is_refused(
-    client: AsyncClient, users: UserFactory, settings: Settings
-) -> None:
-    """A token whose `nbf` lies in the future is refused."""
-    claims = claims_for(await users.create(), nbf=int(time.time()) + 60)
-    await assert_refused(client, sign(claims, settings))
-
-
-async def test_a_token_issued_in_the_future_is_refused(
-    client: AsyncClient, users: UserFactory, settings: Settings
-) -> None:
-    """A token whose `iat` is beyond the one second of allowed clock skew is refused."""
-    claims = claims_for(await users.create(), iat=time.time() + 60)
-    await assert_refused(client, sign(claims, settings))
-
-
-async def test_a_refresh_token_is_not_a_bearer_token(
-    client: AsyncClient, users: UserFactory
-) -> None:
-    """The opaque refresh token from login does not authenticate a request."""
+    """A refresh token is no bearer token, an access token no refresh token, and a token the
+    key signed with another `type` claim is neither."""
     account = await users.account()
     await assert_refused(client, account.refresh_token)
-
-
-async def test_an_access_token_is_not_a_refresh_token(
-    client: AsyncClient, users: UserFactory
-) -> None:
-    """POST /auth/refresh refuses an access token: 401, or 422 when it exceeds the length cap."""
-    account = await users.account()
+    await assert_refused(client, sign(claims_for(account.user, type="refresh"), settings))
     response = await client.post(
         "/api/v1/auth/refresh", json={"refresh_token": account.access_token}
     )
+    # 401, or 422 when the token exceeds the refresh token's length cap.
     assert response.status_code in (401, 422), response.text
     assert_problem(response, response.status_code)
 
 
-@pytest.mark.parametrize(
-    "token",
-    [
-        pytest.param("", id="empty"),
-        pytest.param("a.b.c", id="three-dots"),
-        pytest.param("%%%.$$$.***", id="not-base64"),
-        # httpx hands the NUL byte to the app unchanged (no HTTP/1.1 parser in between).
-        pytest.param("eyJhbGciOiJIUzI1NiJ9.\x00.c2ln", id="nul-byte"),
-        pytest.param("a" * 10_240, id="10kb-garbage"),
-    ],
-)
-async def test_garbage_is_refused(client: AsyncClient, token: str) -> None:
-    """Whatever the Authorization header holds, a malformed token is a 401, never a 500."""
-    await assert_refused(client, token)
-
-
-async def test_an_oversized_valid_token_is_refused(
-    client: AsyncClient, users: UserFactory, settings: Settings
-) -> None:
-    """A correctly signed 10 KB token is refused by size, before any decoding."""
-    claims = claims_for(await users.create(), padding="x" * 10_240)
-    await assert_refused(client, sign(claims, settings))
-
-
-async def test_a_deeply_nested_header_is_refused(
-    client: AsyncClient, users: UserFactory, settings: Settings
-) -> None:
-    """A properly signed token whose header JSON nests 1000 levels deep is a 401, not a 500."""
+def nested_header(user: User, _other: User, settings: Settings) -> str:
+    """Properly signed, with a header whose JSON nests a thousand levels deep."""
     nested = "[" * 1000 + "]" * 1000
     header = f'{{"alg":"{settings.algorithm}","typ":"JWT","x":{nested}}}'
-    await assert_refused(client, sign_by_hand(header, claims_for(await users.create()), settings))
+    return sign_by_hand(header, claims_for(user), settings)
 
 
-async def test_the_token_of_a_deleted_user_is_refused(
-    client: AsyncClient, users: UserFactory
+def oversized(user: User, _other: User, settings: Settings) -> str:
+    """Correctly signed, but 10 KB: refused by its size, before any decoding."""
+    return sign(claims_for(user, padding="x" * 10_240), settings)
+
+
+def literal(token: str) -> Forger:
+    return lambda _user, _other, _settings: token
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(literal(""), id="empty"),
+        pytest.param(literal("a.b.c"), id="three-dots"),
+        pytest.param(literal("%%%.$$$.***"), id="not-base64"),
+        # httpx hands the NUL byte to the app unchanged (no HTTP/1.1 parser in between).
+        pytest.param(literal("eyJhbGciOiJIUzI1NiJ9.\x00.c2ln"), id="nul-byte"),
+        pytest.param(literal("a" * 10_240), id="10kb-garbage"),
+        pytest.param(oversized, id="10kb-signed"),
+        pytest.param(nested_header, id="nested-header"),
+    ],
+)
+async def test_garbage_is_refused(
+    client: AsyncClient, users: UserFactory, settings: Settings, forge: Forger
 ) -> None:
-    """Deleting a user ends their access at once, without waiting for the token to expire."""
-    admin, account = await users.account(superuser=True), await users.account()
+    """Whatever the Authorization header holds, a malformed token is a 401, never a 500."""
+    user = await users.create()
+    await assert_refused(client, forge(user, user, settings))
+
+
+async def delete(client: AsyncClient, admin: Account, account: Account) -> None:
     response = await client.delete(f"/api/v1/users/{account.user.id}", headers=admin.headers)
     assert response.status_code == 204, response.text
-    await assert_refused(client, account.access_token)
 
 
-async def test_the_token_of_a_deactivated_user_is_refused(
-    client: AsyncClient, users: UserFactory, settings: Settings
-) -> None:
-    """Deactivating a user ends their access at once."""
-    admin, account = await users.account(superuser=True), await users.account()
+async def deactivate(client: AsyncClient, admin: Account, account: Account) -> None:
     response = await client.patch(
         f"/api/v1/users/{account.user.id}", headers=admin.headers, json={"is_active": False}
     )
     assert response.status_code == 200, response.text
+
+
+async def change_password(client: AsyncClient, admin: Account, account: Account) -> None:
+    response = await client.put(
+        "/api/v1/users/me/password",
+        headers=account.headers,
+        json={"current_password": account.password, "new_password": NEW_PASSWORD},
+    )
+    assert response.status_code == 204, response.text
+
+
+@pytest.mark.parametrize("end", [delete, deactivate, change_password])
+async def test_the_token_of_a_gone_user_or_an_old_password_is_refused(
+    client: AsyncClient,
+    users: UserFactory,
+    settings: Settings,
+    end: Callable[[AsyncClient, Account, Account], Awaitable[None]],
+) -> None:
+    """Deleting or deactivating a user, or a password change, ends the access tokens issued
+    before, without waiting for them to expire (`iat` against `tokens_valid_after`)."""
+    admin, account = await users.account(superuser=True), await users.account()
+    await end(client, admin, account)
     await assert_refused(client, account.access_token)
-    # A token issued after the deactivation is refused too: is_active itself is checked.
-    await assert_refused(client, sign(claims_for(account.user), settings))
+    if end is deactivate:  # is_active itself is checked: a newer token is refused too
+        await assert_refused(client, sign(claims_for(account.user), settings))
 
 
 async def test_a_password_change_ends_older_tokens_only(
     client: AsyncClient, users: UserFactory
 ) -> None:
-    """A token issued before a password change is refused; one from a later login works."""
+    """A token from a login after the change works."""
     account = await users.account()
     response = await users.change_password(account, NEW_PASSWORD)
     assert response.status_code == 204, response.text
-    await assert_refused(client, account.access_token)
-
     tokens = await users.login(account.user.email, NEW_PASSWORD)
     response = await client.get(ME, headers=bearer(tokens["access_token"]))
     assert response.status_code == 200, response.text

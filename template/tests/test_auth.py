@@ -1,7 +1,9 @@
 """Login, refresh-token rotation, replay detection and logout."""
 
 import asyncio
-from collections.abc import AsyncIterator
+import base64
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -16,7 +18,8 @@ from app.db.session import Database, create_session_factory
 from app.db.types import utc_now
 from app.main import create_app
 from app.models import RefreshToken, User
-from tests.factories import UserFactory
+from tests.conftest import AppClient
+from tests.factories import Account, UserFactory
 
 TOKEN = "/api/v1/auth/token"
 REFRESH = "/api/v1/auth/refresh"
@@ -24,19 +27,25 @@ LOGOUT = "/api/v1/auth/logout"
 ME = "/api/v1/users/me"
 
 
-async def test_login_returns_a_token_pair_that_is_never_cached(
+async def test_token_responses_are_never_cached(
     client: AsyncClient, users: UserFactory, settings: Settings
 ) -> None:
+    """Every answer that carries tokens, and every failure of the token endpoint, says
+    `Cache-Control: no-store` (RFC 6749 5.1)."""
     user = await users.create()
-    response = await client.post(
-        TOKEN, data={"username": user.email, "password": "correct horse battery"}
-    )
-    assert response.status_code == 200
-    body = response.json()
+    form = {"username": user.email, "password": "correct horse battery"}
+    login = await client.post(TOKEN, data=form)
+    assert login.status_code == 200
+    body = login.json()
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == settings.access_token_expire_minutes * 60
     assert body["access_token"] != body["refresh_token"]
-    assert response.headers["cache-control"] == "no-store"
+    refresh = await client.post(REFRESH, json={"refresh_token": body["refresh_token"]})
+    assert refresh.status_code == 200
+    failed = await client.post(TOKEN, data=form | {"password": "not the password"})
+    assert failed.status_code == 400
+    for response in (login, refresh, failed):
+        assert response.headers["cache-control"] == "no-store", response.request.url
     me = await client.get(ME, headers={"Authorization": f"Bearer {body['access_token']}"})
     assert me.status_code == 200
 
@@ -98,15 +107,54 @@ async def test_odd_refresh_tokens_are_refused_before_any_lookup(client: AsyncCli
     assert non_ascii.status_code == 401
 
 
-@pytest.mark.parametrize("lifetime", ["expires_at", "family_expires_at"])
-async def test_a_refresh_token_past_its_lifetime_is_401(
-    lifetime: str, client: AsyncClient, users: UserFactory, database: Database
+async def test_a_refresh_token_past_its_own_expiry_is_401(
+    client: AsyncClient, users: UserFactory, database: Database
 ) -> None:
-    """Both the token's own expiry and its login's absolute lifetime are enforced."""
     account = await users.account()
     past = utc_now() - timedelta(seconds=1)
-    await _set_token_times(database, account.refresh_token, **{lifetime: past})
+    await _set_token_times(database, account.refresh_token, expires_at=past)
     response = await client.post(REFRESH, json={"refresh_token": account.refresh_token})
+    assert response.status_code == 401
+
+
+async def outlive_the_family(client: AsyncClient, account: Account, users: UserFactory) -> None:
+    past = utc_now() - timedelta(seconds=1)
+    await _set_token_times(users.database, account.refresh_token, family_expires_at=past)
+
+
+async def log_out(client: AsyncClient, account: Account, users: UserFactory) -> None:
+    assert (await client.post(LOGOUT, json={"refresh_token": account.refresh_token})).is_success
+
+
+async def change_the_password(client: AsyncClient, account: Account, users: UserFactory) -> None:
+    response = await client.put(
+        f"{ME}/password",
+        headers=account.headers,
+        json={"current_password": account.password, "new_password": "a new passphrase"},
+    )
+    assert response.status_code == 204
+
+
+async def deactivate(client: AsyncClient, account: Account, users: UserFactory) -> None:
+    admin = await users.account(superuser=True)
+    response = await client.patch(
+        f"/api/v1/users/{account.user.id}", headers=admin.headers, json={"is_active": False}
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("end", [outlive_the_family, log_out, change_the_password, deactivate])
+async def test_a_login_s_tokens_all_die_with_it(
+    client: AsyncClient,
+    users: UserFactory,
+    end: Callable[[AsyncClient, Account, UserFactory], Awaitable[None]],
+) -> None:
+    """A family past its absolute lifetime, a logout, a password change, a deactivation:
+    each ends every refresh token of the login, those already rotated from it included."""
+    account = await users.account()
+    rotated = (await client.post(REFRESH, json={"refresh_token": account.refresh_token})).json()
+    await end(client, replace(account, refresh_token=rotated["refresh_token"]), users)
+    response = await client.post(REFRESH, json={"refresh_token": rotated["refresh_token"]})
     assert response.status_code == 401
 
 
@@ -128,16 +176,6 @@ async def test_rotation_never_extends_the_family_lifetime(
     assert row.expires_at <= family_end
 
 
-async def test_logout_revokes_the_family(client: AsyncClient, users: UserFactory) -> None:
-    account = await users.account()
-    rotated = (await client.post(REFRESH, json={"refresh_token": account.refresh_token})).json()
-    response = await client.post(LOGOUT, json={"refresh_token": rotated["refresh_token"]})
-    assert response.status_code == 204
-    assert (
-        await client.post(REFRESH, json={"refresh_token": rotated["refresh_token"]})
-    ).status_code == 401
-
-
 async def test_logout_with_an_unknown_token_is_harmless(client: AsyncClient) -> None:
     response = await client.post(LOGOUT, json={"refresh_token": "never-issued"})
     assert response.status_code == 204
@@ -146,11 +184,18 @@ async def test_logout_with_an_unknown_token_is_harmless(client: AsyncClient) -> 
 async def test_refresh_tokens_are_stored_only_as_digests(
     users: UserFactory, database: Database
 ) -> None:
+    """Opaque, 256 random bits, stored as a SHA-256 digest with its family, expiries, use and
+    revocation: the database alone never yields a usable token."""
     account = await users.account()
+    assert len(base64.urlsafe_b64decode(account.refresh_token + "=")) == 32
     async with database.sessions() as session:
-        stored = await session.scalar(select(RefreshToken.token_digest))
-    assert stored == refresh_token_digest(account.refresh_token)
-    assert account.refresh_token not in str(stored)
+        stored = await session.scalar(select(RefreshToken))
+    assert stored is not None
+    assert stored.token_digest == refresh_token_digest(account.refresh_token)
+    assert account.refresh_token not in str(vars(stored))
+    assert stored.family_id
+    assert (stored.used_at, stored.revoked_at) == (None, None)
+    assert utc_now() < stored.expires_at <= stored.family_expires_at
 
 
 async def _set_token_times(database: Database, raw_token: str, **times: object) -> None:
@@ -246,3 +291,16 @@ async def test_the_docs_authorize_dialog_form_is_accepted(
         "scope": "",
     }
     assert (await client.post(TOKEN, data=form)).status_code == 200
+
+
+async def test_password_hashing_leaves_the_event_loop_free(app_client: AppClient) -> None:
+    """bcrypt runs in a worker thread: while a slow login hashes, other requests are served
+    (had it run on the event loop, they would wait for the login to finish)."""
+    async with app_client(bcrypt_rounds=14) as client:  # about a second a check
+        form = {"username": "nobody@example.com", "password": "a password"}
+        login = asyncio.create_task(client.post(TOKEN, data=form))
+        await asyncio.sleep(0.1)  # the login is hashing
+        for _ in range(5):
+            assert (await client.get("/health/live")).status_code == 200
+        assert not login.done()
+        assert (await login).status_code == 400

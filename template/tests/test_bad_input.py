@@ -2,6 +2,7 @@
 
 import statistics
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import bcrypt
@@ -11,7 +12,7 @@ from httpx import AsyncClient, Response
 from app.db.session import Database
 from app.models import User
 from tests.conftest import AppClient
-from tests.factories import DEFAULT_PASSWORD, UserFactory
+from tests.factories import DEFAULT_PASSWORD, Account, UserFactory
 
 USERS = "/api/v1/users"
 TOKEN = "/api/v1/auth/token"
@@ -78,10 +79,12 @@ async def test_unknown_email_and_wrong_password_look_and_cost_the_same(
     assert unknown_median >= wrong_median / 2, (unknown_median, wrong_median)
 
 
-async def test_a_password_over_72_bytes_counts_to_its_last_byte(
-    client: AsyncClient, users: UserFactory
+async def test_a_password_over_72_bytes_counts_whole_and_is_never_a_500(
+    client: AsyncClient, users: UserFactory, database: Database
 ) -> None:
-    """bcrypt reads 72 bytes; passwords are pre-hashed, so every byte after those counts too."""
+    """bcrypt reads 72 bytes; passwords are pre-hashed, so every byte after those counts too.
+    A hash stored before pre-hashing (plain bcrypt) still logs in, and a password over 72
+    bytes against it is a failed login, never a 500 (bcrypt 5 raises on such input)."""
     user = await users.create(password=LONG_PASSWORD)
     assert len(LONG_PASSWORD.encode()) > 72
     await users.login(user.email, LONG_PASSWORD)
@@ -91,19 +94,6 @@ async def test_a_password_over_72_bytes_counts_to_its_last_byte(
     )
     assert assert_problem(response, 400)["error"] == "invalid_grant"
 
-
-async def test_a_password_change_to_over_72_bytes_counts_whole(users: UserFactory) -> None:
-    account = await users.account()
-    assert (await users.change_password(account, LONG_PASSWORD)).status_code == 204
-    await users.login(account.user.email, LONG_PASSWORD)
-
-
-async def test_a_hash_stored_before_pre_hashing_still_logs_in(
-    client: AsyncClient, users: UserFactory, database: Database
-) -> None:
-    """Hashes of plain bcrypt, as releases before pre-hashing stored them, keep working; a
-    password over 72 bytes against one is a failed login, never a 500 (bcrypt 5 raises)."""
-    user = await users.create()
     plain_hash = bcrypt.hashpw(DEFAULT_PASSWORD.encode(), bcrypt.gensalt(4)).decode()
     async with database.sessions() as session:
         stored = await session.get(User, user.id)
@@ -113,6 +103,12 @@ async def test_a_hash_stored_before_pre_hashing_still_logs_in(
     await users.login(user.email, DEFAULT_PASSWORD)
     response = await client.post(TOKEN, data={"username": user.email, "password": LONG_PASSWORD})
     assert assert_problem(response, 400)["error"] == "invalid_grant"
+
+
+async def test_a_password_change_to_over_72_bytes_counts_whole(users: UserFactory) -> None:
+    account = await users.account()
+    assert (await users.change_password(account, LONG_PASSWORD)).status_code == 204
+    await users.login(account.user.email, LONG_PASSWORD)
 
 
 @pytest.mark.parametrize(
@@ -151,47 +147,53 @@ async def test_a_corrupt_stored_hash_is_a_failed_login_and_logged(
     )
 
 
+# A request made by a client on behalf of a superuser's account.
+Request = Callable[[AsyncClient, Account], Awaitable[Response]]
+
+
+def nul_in_json(field: str) -> Request:
+    return lambda client, account: client.post(USERS, json=sign_up_body(**{field: "a\x00b"}))
+
+
+def nul_in_current_password(client: AsyncClient, account: Account) -> Awaitable[Response]:
+    body = {"current_password": "pass\x00word", "new_password": "a new password"}
+    return client.put(f"{ME}/password", headers=account.headers, json=body)
+
+
+def nul_in_form(field: str) -> Request:
+    form = {"username": "someone@example.com", "password": "a password", field: "a\x00b"}
+    return lambda client, account: client.post(TOKEN, data=form)
+
+
+def nul_in_query(client: AsyncClient, account: Account) -> Awaitable[Response]:
+    return client.get(f"{USERS}?limit=%00", headers=account.headers)
+
+
+def nul_in_path(client: AsyncClient, account: Account) -> Awaitable[Response]:
+    return client.get(f"{USERS}/abc%00def", headers=account.headers)
+
+
 @pytest.mark.parametrize(
-    "changes",
+    ("send", "status"),
     [
-        pytest.param({"email": "nul\x00@example.com"}, id="email"),
-        pytest.param({"full_name": "Ada\x00Lovelace"}, id="full_name"),
-        pytest.param({"password": "correct\x00horse battery"}, id="password"),
+        pytest.param(nul_in_json("email"), 422, id="json-email"),
+        pytest.param(nul_in_json("full_name"), 422, id="json-full_name"),
+        pytest.param(nul_in_json("password"), 422, id="json-password"),
+        pytest.param(nul_in_current_password, 422, id="json-current_password"),
+        # The token endpoint answers its invalid requests as OAuth2 says: 400.
+        pytest.param(nul_in_form("username"), 400, id="form-username"),
+        pytest.param(nul_in_form("password"), 400, id="form-password"),
+        pytest.param(nul_in_query, 422, id="query"),
+        # Ids are matched as UUIDs: anything else names no user.
+        pytest.param(nul_in_path, 404, id="path"),
     ],
 )
-async def test_nul_in_json_is_422(client: AsyncClient, changes: dict[str, str]) -> None:
-    """PostgreSQL refuses NUL in text: the schema refuses it first, so it is a 422, not a 500."""
-    assert_problem(await client.post(USERS, json=sign_up_body(**changes)), 422)
-
-
-async def test_nul_in_the_current_password_is_422(client: AsyncClient, users: UserFactory) -> None:
-    """A NUL byte is refused in every string field, the current password included."""
-    account = await users.account()
-    response = await client.put(
-        f"{ME}/password",
-        headers=account.headers,
-        json={"current_password": "pass\x00word", "new_password": "a new password"},
-    )
-    assert_problem(response, 422)
-
-
-@pytest.mark.parametrize(
-    "form",
-    [
-        pytest.param({"username": "nul\x00@example.com", "password": "a password"}, id="username"),
-        pytest.param(
-            {"username": "someone@example.com", "password": "a\x00password"}, id="password"
-        ),
-    ],
-)
-async def test_nul_in_the_login_form_is_400(client: AsyncClient, form: dict[str, str]) -> None:
-    """A NUL byte in a form field is refused (the token endpoint's invalid_request)."""
-    assert assert_problem(await client.post(TOKEN, data=form), 400)["error"] == "invalid_request"
-
-
-async def test_nul_in_a_query_parameter_is_422(client: AsyncClient, users: UserFactory) -> None:
-    admin = await users.account(superuser=True)
-    assert_problem(await client.get(f"{USERS}?limit=%00", headers=admin.headers), 422)
+async def test_a_nul_byte_anywhere_is_refused(
+    client: AsyncClient, users: UserFactory, send: Request, status: int
+) -> None:
+    """PostgreSQL refuses NUL in text: the schema refuses it first, a 4xx problem, never a 500."""
+    account = await users.account(superuser=True)
+    assert_problem(await send(client, account), status)
 
 
 @pytest.mark.parametrize("user_id", ["%00", "abc%00def", "not-a-uuid"])
@@ -215,26 +217,28 @@ async def test_out_of_range_paging_is_422(
     assert_problem(await client.get(f"{USERS}?{query}", headers=admin.headers), 422)
 
 
-async def test_malformed_json_is_4xx(client: AsyncClient) -> None:
-    """A body that is not valid JSON is a client error."""
-    response = await client.post(
-        USERS, content=b'{"email": "a@example.com",', headers={"content-type": "application/json"}
-    )
-    assert_problem(response)
-
-
-async def test_a_wrong_content_type_is_4xx(client: AsyncClient) -> None:
-    """Valid sign-up JSON sent as text/plain is refused: the content type decides how to read it."""
-    response = await client.post(
-        USERS,
-        content=b'{"email": "plain@example.com", "password": "correct horse battery"}',
-        headers={"content-type": "text/plain"},
-    )
-    assert_problem(response)
-
-
-async def test_a_ten_megabyte_body_is_4xx(client: AsyncClient) -> None:
-    """A 10 MB JSON body is a client error, and the answer does not echo it back."""
-    response = await client.post(USERS, json=sign_up_body(full_name="x" * 10 * MEGABYTE))
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        pytest.param(b'{"email": "a@example.com",', "application/json", id="malformed-json"),
+        pytest.param(b"\xff\xfe{", "application/json", id="not-utf8"),
+        # Valid sign-up JSON, but the content type decides how a body is read.
+        pytest.param(
+            b'{"email": "plain@example.com", "password": "correct horse battery"}',
+            "text/plain",
+            id="wrong-content-type",
+        ),
+        pytest.param(
+            b'{"full_name": "' + b"x" * 10 * MEGABYTE + b'"}',
+            "application/json",
+            id="ten-megabytes",
+        ),
+    ],
+)
+async def test_a_malformed_body_is_a_4xx_problem(
+    client: AsyncClient, content: bytes, content_type: str
+) -> None:
+    """A body that cannot be read is a client error, and the answer does not echo it back."""
+    response = await client.post(USERS, content=content, headers={"content-type": content_type})
     assert_problem(response)
     assert len(response.content) < 2_000

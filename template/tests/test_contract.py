@@ -23,7 +23,7 @@ from tests.conftest import GENEROUS_LIMIT, PROJECT_ROOT
 
 pytestmark = pytest.mark.contract
 
-PASSWORD = "contract test passphrase"  # noqa: S105 - the test accounts' password
+PASSWORD = "contract test passphrase"  # the test accounts' password
 TOOLS = Path(sys.executable).parent
 STARTUP_SECONDS = 30
 

@@ -84,9 +84,11 @@ async def served(app: FastAPI) -> AsyncIterator[AsyncClient]:
         await serving
 
 
-async def test_an_auth_flow_logs_its_events_and_no_secret(
+async def test_logs_name_events_never_secrets_and_only_safe_request_ids(
     settings: Settings, database: Database
 ) -> None:
+    """An auth flow's log lines: its events and users, never a password, token, hash or
+    Authorization header; an incoming X-Request-ID is kept only when short and safe."""
     email, password = "flow@example.com", "a long and secret passphrase"
     app = json_app(settings, database)
     async with app.router.lifespan_context(app), served(app) as client:
@@ -106,6 +108,9 @@ async def test_an_auth_flow_logs_its_events_and_no_secret(
             assert (await client.post(REFRESH, json=first_refresh)).status_code == 401
             logout = {"refresh_token": rotated["refresh_token"]}
             assert (await client.post(LOGOUT, json=logout)).status_code == 204
+            kept = await client.get("/health/live", headers={"X-Request-ID": "trace-123"})
+            unsafe = "x" * 40 + " level=CRITICAL forged"
+            replaced = await client.get("/health/live", headers={"X-Request-ID": unsafe})
         await app.state.rate_limiter.reset()  # as the app fixtures do: no test sees another's
 
     tokens = [pair[kind] for pair in (login, rotated) for kind in ("access_token", "refresh_token")]
@@ -119,10 +124,15 @@ async def test_an_auth_flow_logs_its_events_and_no_secret(
     # The server's access line of the authenticated request names the user, and only that one.
     access = [line for line in logs.lines if line["logger"] == "uvicorn.access"]
     named = [line["message"] for line in access if line["user_id"] == user_id]
-    assert len(access) == 8
+    assert len(access) == 10
     assert len(named) == 1
     assert "GET /api/v1/users/me" in named[0]
     assert all(line["request_id"] for line in access)
+    assert kept.headers["x-request-id"] == "trace-123"
+    assert access[-2]["request_id"] == "trace-123"
+    assert replaced.headers["x-request-id"] != unsafe
+    assert access[-1]["request_id"] == replaced.headers["x-request-id"]
+    assert "forged" not in logs.text
 
 
 def test_console_lines_in_development_json_elsewhere(settings: Settings) -> None:

@@ -1,8 +1,12 @@
 """Security headers on every response, errors included; HSTS outside development only."""
 
-from httpx import AsyncClient, Response
+import pytest
+from httpx import ASGITransport, AsyncClient
 
-from tests.conftest import PRODUCTION_READY, AppClient
+from app.core.config import Settings
+from app.db.session import Database
+from app.main import create_app
+from tests.conftest import PRODUCTION_READY
 
 TOKEN = "/api/v1/auth/token"
 WRONG_LOGIN = {"username": "nobody@example.com", "password": "not the password"}
@@ -11,39 +15,40 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+HSTS = "max-age=63072000; includeSubDomains"
 
 
-def assert_security_headers(response: Response) -> None:
-    for name, value in SECURITY_HEADERS.items():
-        assert response.headers[name] == value, (response.status_code, name)
+@pytest.mark.parametrize("env", ["dev", "staging"])
+async def test_every_answer_carries_the_security_headers(
+    settings: Settings, database: Database, env: str
+) -> None:
+    """200, 404, 405, 422, a failed login's 400, 429 and 500 alike; Strict-Transport-Security
+    everywhere but in development, where it would pin a developer's localhost to HTTPS."""
+    strict = {} if env == "dev" else PRODUCTION_READY
+    values = settings.model_dump() | {"env": env, "rate_limit_login": "1/minute", **strict}
+    app = create_app(Settings(_env_file=None, **values), database)
 
+    async def boom() -> None:
+        raise RuntimeError("the route failed")
 
-async def test_answers_and_errors_carry_the_security_headers(client: AsyncClient) -> None:
-    responses = [
-        await client.get("/health/live"),
-        await client.get("/no/such/page"),
-        await client.put("/api/v1/users/me"),
-        await client.post("/api/v1/users", json={"email": "not-an-email"}),
-        await client.post(TOKEN, data=WRONG_LOGIN),
-    ]
-    assert [response.status_code for response in responses] == [200, 404, 405, 422, 400]
+    app.add_api_route("/boom", boom)
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        responses = [
+            await client.get("/health/live"),
+            await client.get("/no/such/page"),
+            await client.put("/api/v1/users/me"),
+            await client.post("/api/v1/users", json={"email": "not-an-email"}),
+            await client.post(TOKEN, data=WRONG_LOGIN),
+            await client.post(TOKEN, data=WRONG_LOGIN),
+            await client.get("/boom"),
+        ]
+        await app.state.rate_limiter.reset()
+    statuses = [response.status_code for response in responses]
+    assert statuses == [200, 404, 405, 422, 400, 429, 500]
     for response in responses:
-        assert_security_headers(response)
-        assert "strict-transport-security" not in response.headers  # ENV=dev
-
-
-async def test_a_rate_limited_answer_carries_them_too(app_client: AppClient) -> None:
-    async with app_client(rate_limit_login="1/minute") as client:
-        await client.post(TOKEN, data=WRONG_LOGIN)
-        refused = await client.post(TOKEN, data=WRONG_LOGIN)
-    assert refused.status_code == 429
-    assert_security_headers(refused)
-
-
-async def test_strict_transport_security_outside_development(app_client: AppClient) -> None:
-    async with app_client(env="staging", **PRODUCTION_READY) as client:
-        responses = [await client.get("/health/live"), await client.get("/no/such/page")]
-    for response in responses:
-        assert_security_headers(response)
-        hsts = response.headers["strict-transport-security"]
-        assert hsts == "max-age=63072000; includeSubDomains"
+        for name, value in SECURITY_HEADERS.items():
+            assert response.headers[name] == value, (response.status_code, name)
+        assert response.headers.get("strict-transport-security") == (None if env == "dev" else HSTS)

@@ -119,12 +119,6 @@ def test_cors_origins_come_from_a_comma_separated_variable(
     assert settings.cors_origins == ("https://a.example.com", "https://b.example.com")
 
 
-def test_cors_wildcard_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("CORS_ORIGINS", "*")
-    with pytest.raises(ValidationError, match="not allowed"):
-        production()
-
-
 def test_a_bad_configuration_stops_with_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: object
 ) -> None:

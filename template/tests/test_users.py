@@ -41,12 +41,6 @@ async def test_sign_up_cannot_grant_privileges(client: AsyncClient) -> None:
     assert response.status_code == 422
 
 
-async def test_me_requires_a_token(client: AsyncClient) -> None:
-    response = await client.get(f"{USERS}/me")
-    assert response.status_code == 401
-    assert response.headers["www-authenticate"] == "Bearer"
-
-
 async def test_me_returns_the_current_user(client: AsyncClient, users: UserFactory) -> None:
     account = await users.account()
     response = await client.get(f"{USERS}/me", headers=account.headers)
@@ -63,28 +57,40 @@ async def test_update_me_changes_the_name(client: AsyncClient, users: UserFactor
     assert response.json()["full_name"] == "Ada Lovelace"
 
 
-async def test_update_me_refuses_privilege_fields(client: AsyncClient, users: UserFactory) -> None:
+async def test_users_cannot_raise_their_privileges_or_skip_the_current_password(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    """PATCH /users/me takes the name only: privileges and credentials are refused (422), and
+    the password and e-mail have operations of their own that ask for the current password."""
     account = await users.account()
     for field, value in [
         ("is_superuser", True),
         ("is_active", True),
         ("hashed_password", "x"),
         ("id", str(uuid.uuid4())),
+        ("email", "new@example.com"),
+        ("password", "a new passphrase"),
+        ("current_password", account.password),
     ]:
         response = await client.patch(f"{USERS}/me", headers=account.headers, json={field: value})
         assert response.status_code == 422, field
+    promote = await client.patch(
+        f"{USERS}/{account.user.id}", headers=account.headers, json={"is_superuser": True}
+    )
+    assert promote.status_code == 403
     me = await client.get(f"{USERS}/me", headers=account.headers)
     assert me.json()["is_superuser"] is False
-
-
-async def test_update_me_cannot_change_credentials(client: AsyncClient, users: UserFactory) -> None:
-    """E-mail and password have operations of their own, which ask for the current password."""
-    account = await users.account()
-    for field in ("email", "password", "current_password"):
-        response = await client.patch(
-            f"{USERS}/me", headers=account.headers, json={field: "new@example.com"}
-        )
-        assert response.status_code == 422, field
+    wrong = await client.put(
+        f"{USERS}/me/password",
+        headers=account.headers,
+        json={"current_password": "not the password", "new_password": "a brand new password"},
+    )
+    assert wrong.status_code == 403
+    missing = await client.put(
+        f"{USERS}/me/password", headers=account.headers, json={"new_password": "a new password"}
+    )
+    assert missing.status_code == 422
+    await users.login(account.user.email, account.password)  # nothing changed
 
 
 async def test_email_change_needs_the_current_password(
@@ -123,24 +129,6 @@ async def test_email_change_to_a_taken_address_is_409(
     assert response.status_code == 409
 
 
-async def test_password_change_needs_the_current_password(
-    client: AsyncClient, users: UserFactory
-) -> None:
-    account = await users.account()
-    wrong = await client.put(
-        f"{USERS}/me/password",
-        headers=account.headers,
-        json={"current_password": "not the password", "new_password": "a brand new password"},
-    )
-    assert wrong.status_code == 403
-    missing = await client.put(
-        f"{USERS}/me/password", headers=account.headers, json={"new_password": "a new password"}
-    )
-    assert missing.status_code == 422
-    # Nothing changed: the old password still logs in.
-    await users.login(account.user.email, account.password)
-
-
 async def test_password_change_ends_every_session(client: AsyncClient, users: UserFactory) -> None:
     account = await users.account()
     response = await users.change_password(account, "a brand new password")
@@ -160,18 +148,34 @@ async def test_password_change_ends_every_session(client: AsyncClient, users: Us
     await users.login(account.user.email, "a brand new password")
 
 
-async def test_normal_users_cannot_use_admin_routes(
+async def test_no_token_is_401_and_no_privilege_is_403(
     client: AsyncClient, users: UserFactory
 ) -> None:
+    some_id = uuid.uuid4()
+    protected = [
+        ("GET", f"{USERS}/me"),
+        ("GET", USERS),
+        ("GET", f"{USERS}/{some_id}"),
+        ("PATCH", f"{USERS}/{some_id}"),
+        ("DELETE", f"{USERS}/{some_id}"),
+    ]
+    for method, path in protected:
+        response = await client.request(method, path, json={} if method == "PATCH" else None)
+        assert response.status_code == 401, (method, path)
+        assert response.headers["www-authenticate"] == "Bearer"
+    account = await users.account()
+    assert (await client.get(USERS, headers=account.headers)).status_code == 403
+
+
+async def test_a_user_cannot_read_change_or_delete_another(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    """Only superusers manage other users; anyone else gets a 403, and nothing changes."""
     account = await users.account()
     other = await users.create()
     requests = [
-        client.get(USERS, headers=account.headers),
         client.get(f"{USERS}/{other.id}", headers=account.headers),
         client.patch(f"{USERS}/{other.id}", headers=account.headers, json={"full_name": "x"}),
-        client.patch(
-            f"{USERS}/{account.user.id}", headers=account.headers, json={"is_superuser": True}
-        ),
         client.delete(f"{USERS}/{other.id}", headers=account.headers),
     ]
     for request in requests:
@@ -179,18 +183,6 @@ async def test_normal_users_cannot_use_admin_routes(
         assert response.status_code == 403, response.request.url
     still_there = await users.login(other.email)
     assert still_there["access_token"]
-
-
-async def test_admin_routes_need_a_token(client: AsyncClient) -> None:
-    some_id = uuid.uuid4()
-    for method, path in [
-        ("GET", USERS),
-        ("GET", f"{USERS}/{some_id}"),
-        ("PATCH", f"{USERS}/{some_id}"),
-        ("DELETE", f"{USERS}/{some_id}"),
-    ]:
-        response = await client.request(method, path, json={} if method == "PATCH" else None)
-        assert response.status_code == 401, (method, path)
 
 
 async def test_superuser_lists_users_with_a_total(client: AsyncClient, users: UserFactory) -> None:
