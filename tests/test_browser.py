@@ -29,7 +29,11 @@ from tests.helpers import (
 
 pytestmark = pytest.mark.deep
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Debian's package (.ci/run installs it); GitHub's Ubuntu runners have Google Chrome instead.
+CHROMIUM = next(
+    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))),
+    "/usr/bin/chromium",
+)
 # What a headless chromium needs here: no sandbox as root, no GPU, no calls home.
 CHROMIUM_ARGS = [
     "--no-sandbox",

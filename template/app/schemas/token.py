@@ -2,8 +2,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.core.security import MAX_PASSWORD_LENGTH, MAX_REFRESH_TOKEN_LENGTH
-from app.schemas.fields import NO_NUL
+from app.core.security import MAX_REFRESH_TOKEN_LENGTH
+from app.schemas.fields import NO_NUL, CurrentPassword
 
 
 class LoginForm(BaseModel):
@@ -18,15 +18,8 @@ class LoginForm(BaseModel):
     username: Annotated[
         str, Field(min_length=1, max_length=254, pattern=NO_NUL, examples=["ada@example.com"])
     ]
-    password: Annotated[
-        str,
-        Field(
-            min_length=1,
-            max_length=MAX_PASSWORD_LENGTH,
-            pattern=NO_NUL,
-            examples=["correct horse battery staple"],
-        ),
-    ]
+    # Any password a user could have set, or had set before passwords were pre-hashed.
+    password: CurrentPassword
     grant_type: Literal["password"] | None = None
 
 
