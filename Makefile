@@ -1,6 +1,6 @@
 # Development tasks for the template itself; `make help` lists them.
 .DEFAULT_GOAL := help
-.PHONY: help install test test-fast lint format render
+.PHONY: help install test test-fast lint format render bench bench-smoke
 
 # Where `make render` writes a project rendered with the default answers.
 DEST ?= /tmp/rendered-service
@@ -17,13 +17,19 @@ test: ## Run every test, the deep ones included (needs PostgreSQL and Redis)
 test-fast: ## Run the render and question tests only
 	uv run pytest -m "not deep"
 
-lint: ## Check style of extensions/, upgrades/ and tests/
-	uv run ruff check extensions/ upgrades/ tests/
-	uv run ruff format --check extensions/ upgrades/ tests/
+lint: ## Check style of extensions/, upgrades/, tests/ and bench/
+	uv run ruff check extensions/ upgrades/ tests/ bench/
+	uv run ruff format --check extensions/ upgrades/ tests/ bench/
 
-format: ## Fix style of extensions/, upgrades/ and tests/
-	uv run ruff check --fix extensions/ upgrades/ tests/
-	uv run ruff format extensions/ upgrades/ tests/
+format: ## Fix style of extensions/, upgrades/, tests/ and bench/
+	uv run ruff check --fix extensions/ upgrades/ tests/ bench/
+	uv run ruff format extensions/ upgrades/ tests/ bench/
+
+bench: ## Measure the rendered service against its baselines (about 15 minutes; needs PostgreSQL)
+	uv run python -m bench.run
+
+bench-smoke: ## Every step of the bench for a second: proves it runs, measures nothing
+	uv run python -m bench.run --smoke
 
 # The absolute source path lets `copier update` work from $(DEST). --vcs-ref HEAD renders the
 # working tree, uncommitted changes included (copier warns), not the newest release tag;

@@ -2,17 +2,19 @@
 # The one start command of the service: prepare metrics, apply migrations, then serve.
 set -eu
 
-# Each worker writes its metric samples here and /metrics adds them all up; with several
-# workers the settings (read by the migrations too) require it. Samples of an earlier run
-# must not count again: left unset, the directory is a new one; a directory given is
-# emptied of prometheus_client's files only, in case it also holds something else.
+# With several workers, each writes its metric samples to this directory and /metrics adds
+# them all up; the settings (read by the migrations too) require it then. Samples of an
+# earlier run must not count again: left unset, the directory is a new one; a directory
+# given is emptied of prometheus_client's files only, in case it also holds something else.
+# One worker keeps its samples in memory, which costs a request far less than the files.
 if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
     mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
     find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -type f -name '*.db' -delete
-else
+    export PROMETHEUS_MULTIPROC_DIR
+elif [ "${WEB_CONCURRENCY:-1}" -gt 1 ]; then
     PROMETHEUS_MULTIPROC_DIR="$(mktemp -d "${TMPDIR:-/tmp}/prometheus-multiproc.XXXXXX")"
+    export PROMETHEUS_MULTIPROC_DIR
 fi
-export PROMETHEUS_MULTIPROC_DIR
 
 # Every replica runs this; a PostgreSQL advisory lock lets exactly one of them migrate.
 python -m app.db.migrate

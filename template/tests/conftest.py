@@ -123,9 +123,15 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
 
 @pytest.fixture
 def database(engine: AsyncEngine, connection: AsyncConnection) -> Database:
-    # Sessions commit to a SAVEPOINT of the test's transaction, never for real.
+    # Sessions commit to a SAVEPOINT of the test's transaction, never for real, and reads
+    # outside a session use the test's connection too: they see what the test wrote.
     sessions = create_session_factory(connection, join_transaction_mode="create_savepoint")
-    return Database(engine=engine, sessions=sessions)
+
+    @asynccontextmanager
+    async def borrowed() -> AsyncIterator[AsyncConnection]:
+        yield connection
+
+    return Database(engine=engine, sessions=sessions, read_connections=borrowed)
 
 
 @pytest.fixture

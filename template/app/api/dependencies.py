@@ -1,4 +1,8 @@
-"""Typed dependencies: the request's unit of work, services and the current user."""
+"""Typed dependencies: the request's unit of work, services and the current user.
+
+Every dependency is `async def`, also those that do no I/O: FastAPI runs a plain `def`
+dependency in a worker thread, a hop that costs more than the dependency itself.
+"""
 
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -15,7 +19,7 @@ from app.core.security import decode_access_token
 from app.db.errors import is_unavailable
 from app.db.session import Database
 from app.db.types import utc_now
-from app.models import User
+from app.repositories.account import Account, AccountReader
 from app.repositories.refresh_token import RefreshTokenRepository
 from app.repositories.user import UserRepository
 from app.services.auth import AuthService
@@ -24,12 +28,12 @@ from app.services.users import UserService
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
@@ -39,13 +43,13 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 @declares(503)
-async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
+async def get_session(request: Request, database: DatabaseDep) -> AsyncIterator[AsyncSession]:
     """One unit of work per request: commit on success, roll back on error.
 
     A database that cannot be reached, at any step of the request or at the commit,
     answers a 503 problem with Retry-After, never a 500.
     """
-    async with database.sessions() as session:
+    async with database.session_for(request.method) as session:
         try:
             try:
                 yield session
@@ -71,11 +75,11 @@ async def get_session(database: DatabaseDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_auth_service(session: SessionDep, settings: SettingsDep) -> AuthService:
+async def get_auth_service(session: SessionDep, settings: SettingsDep) -> AuthService:
     return AuthService(UserRepository(session), RefreshTokenRepository(session), settings)
 
 
-def get_user_service(session: SessionDep, settings: SettingsDep) -> UserService:
+async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserService:
     return UserService(UserRepository(session), RefreshTokenRepository(session), settings)
 
 
@@ -83,18 +87,26 @@ AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 
 
-@declares(401)
+@declares(401, 503)
 async def get_current_user(
-    session: SessionDep,
+    database: DatabaseDep,
     settings: SettingsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> User:
+) -> Account:
+    """The user the bearer token names, read on a connection of its own (not the request's
+    unit of work): a route that changes the user reads it again, under its lock."""
     if token is None:
         raise Unauthorized("Not authenticated.")
     claims = decode_access_token(token, settings, utc_now())
     if claims is None:
         raise Unauthorized("The access token is invalid or expired.")
-    user = await UserRepository(session).get(claims.subject)
+    try:
+        async with database.reading() as connection:
+            user = await AccountReader(connection).get(claims.subject)
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise DatabaseUnavailable from exc
+        raise
     # A deleted or deactivated user, or a token from before a password change, is refused.
     if user is None or not user.is_active or claims.issued_at < user.tokens_valid_after.timestamp():
         raise Unauthorized("The access token is no longer valid.")
@@ -103,11 +115,11 @@ async def get_current_user(
 
 
 @declares(403)
-async def get_superuser(user: Annotated[User, Depends(get_current_user)]) -> User:
+async def get_superuser(user: Annotated[Account, Depends(get_current_user)]) -> Account:
     if not user.is_superuser:
         raise Forbidden("Only superusers may do this.")
     return user
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
-SuperUser = Annotated[User, Depends(get_superuser)]
+CurrentUser = Annotated[Account, Depends(get_current_user)]
+SuperUser = Annotated[Account, Depends(get_superuser)]

@@ -16,7 +16,7 @@ from app.core.rate_limit import RateLimiter
 logger = logging.getLogger(__name__)
 
 
-def get_rate_limiter(request: Request) -> RateLimiter:
+async def get_rate_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.rate_limiter
     return limiter
 

@@ -1,6 +1,7 @@
 """The service's Prometheus metrics, in a registry that belongs to one app."""
 
 import os
+from functools import lru_cache
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -31,6 +32,10 @@ class HttpMetrics:
             registry=self.registry,
             multiprocess_mode="livesum",  # summed over the worker processes alive now
         )
+        # `labels()` takes a lock and builds a key on every call: the series of a route,
+        # bounded by the route templates, methods and statuses, are looked up once.
+        self.in_progress = lru_cache(maxsize=None)(self.requests_in_progress.labels)
+        self.duration = lru_cache(maxsize=None)(self.request_duration.labels)
 
     def exposition(self) -> bytes:
         """Every sample in the Prometheus text format; with several workers, all of theirs."""

@@ -1,15 +1,20 @@
 """Engine and session factory, built when the app starts (never at import)."""
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError, InvalidRequestError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from app.core.config import Settings
@@ -27,15 +32,37 @@ def create_engine(settings: Settings) -> AsyncEngine:
         )
         _enable_sqlite_transactions(engine)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         hide_parameters=True,
-        pool_size=10,
-        max_overflow=20,
-        pool_pre_ping=True,
+        # As many connections as the worker serves requests at once, and no overflow: a
+        # pool that closes its overflow connections as they come back opens hundreds of
+        # new PostgreSQL sessions a second under load, each costing the server a fork.
+        pool_size=settings.db_pool_size,
+        max_overflow=0,
         pool_timeout=settings.db_connect_timeout,
+        # No pre-ping, which costs three round trips per checkout (BEGIN, SELECT 1,
+        # ROLLBACK): a connection the server closed is seen at checkout for free (below),
+        # and one silently gone is replaced after this many seconds at the latest.
+        pool_recycle=DB_POOL_RECYCLE_SECONDS,
         connect_args={"timeout": settings.db_connect_timeout},
     )
+    _replace_closed_connections(engine)
+    return engine
+
+
+DB_POOL_RECYCLE_SECONDS = 1800
+
+
+def _replace_closed_connections(engine: AsyncEngine) -> None:
+    """Check out only connections the server has not closed (a restart, a failover,
+    `pg_terminate_backend`): asyncpg notices the closed socket itself, with no round trip."""
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _on_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.driver_connection.is_closed():
+            # The pool discards this connection and checks out another (or opens one).
+            raise DisconnectionError("the server closed this connection")
 
 
 SQLITE_BEGIN_OPTION = "sqlite_begin"
@@ -74,14 +101,57 @@ def create_session_factory(bind: Any, **options: Any) -> async_sessionmaker[Asyn
     return async_sessionmaker(bind=bind, expire_on_commit=False, autoflush=False, **options)
 
 
+class ReadOnlySession(Session):
+    """The session of a GET request: it reads outside any transaction, and may not write."""
+
+
+@event.listens_for(ReadOnlySession, "before_flush")
+def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+    if session.new or session.dirty or session.deleted:
+        raise InvalidRequestError("a GET request must not write: use POST, PUT, PATCH or DELETE")
+
+
+# Methods whose requests only read: their sessions autocommit, saving BEGIN and COMMIT.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+
+
+ConnectionSource = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+
+
 @dataclass(frozen=True)
 class Database:
-    """What the app needs from the database: the engine (health, shutdown) and sessions."""
+    """What the app needs from the database: the engine (health, shutdown) and sessions.
+
+    Reads need no transaction: on PostgreSQL, `reads` (the sessions of requests that only
+    read) and `read_connections` (authentication's one query) autocommit, with no BEGIN
+    and COMMIT around the statements, two round trips of three for a one-row read. The
+    tests leave them out: every read then joins the test's own transaction.
+    """
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    reads: async_sessionmaker[AsyncSession] | None = None
+    read_connections: ConnectionSource | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
         engine = create_engine(settings)
-        return cls(engine=engine, sessions=create_session_factory(engine))
+        if settings.is_sqlite:  # a local file: no round trips to save
+            return cls(engine=engine, sessions=create_session_factory(engine))
+        autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        return cls(
+            engine=engine,
+            sessions=create_session_factory(engine),
+            reads=create_session_factory(autocommit, sync_session_class=ReadOnlySession),
+            read_connections=autocommit.connect,
+        )
+
+    def session_for(self, method: str) -> AsyncSession:
+        """A new session for a request with this HTTP method."""
+        if self.reads is not None and method in READ_ONLY_METHODS:
+            return self.reads()
+        return self.sessions()
+
+    def reading(self) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection for a read outside any unit of work."""
+        return (self.read_connections or self.engine.connect)()

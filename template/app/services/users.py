@@ -4,10 +4,11 @@ import uuid
 from collections.abc import Sequence
 
 from app.core.config import Settings
-from app.core.exceptions import Conflict, Forbidden, NotFound
+from app.core.exceptions import Conflict, Forbidden, NotFound, Unauthorized
 from app.core.security import hash_password, verify_password
 from app.db.types import utc_now
 from app.models import User
+from app.repositories.account import Account
 from app.repositories.base import ConstraintViolation
 from app.repositories.refresh_token import RefreshTokenRepository
 from app.repositories.user import UserRepository
@@ -59,13 +60,14 @@ class UserService:
     async def list_page(self, *, limit: int, offset: int) -> tuple[Sequence[User], int]:
         return await self.users.list_page(limit=limit, offset=offset), await self.users.count()
 
-    async def update_me(self, user: User, data: UserUpdateMe) -> User:
+    async def update_me(self, account: Account, data: UserUpdateMe) -> User:
+        user = await self._lock(account)
         if data.full_name is not None:
             user.full_name = data.full_name
             await self.users.flush()
         return user
 
-    async def change_password(self, user: User, data: PasswordChange) -> None:
+    async def change_password(self, user: Account, data: PasswordChange) -> None:
         """Set a new password; every refresh and access token issued so far dies."""
         await self.users.release_connection()
         checked_hash = user.hashed_password
@@ -77,7 +79,7 @@ class UserService:
         await self.users.flush()
         await self._end_sessions(current)
 
-    async def change_email(self, user: User, data: EmailChange) -> User:
+    async def change_email(self, user: Account, data: EmailChange) -> User:
         await self.users.release_connection()
         checked_hash = user.hashed_password
         if not await verify_password(data.current_password, checked_hash):
@@ -117,14 +119,19 @@ class UserService:
         async with self.users.savepoint():
             await self.users.delete(user)
 
-    async def _lock_unchanged(self, user: User, checked_hash: str) -> User:
+    async def _lock(self, account: Account) -> User:
+        """The authenticated user's row, read again and held for the rest of the request."""
+        user = await self.users.lock(account.id)
+        if user is None or not user.is_active:
+            raise Unauthorized("The access token is no longer valid.")
+        return user
+
+    async def _lock_unchanged(self, account: Account, checked_hash: str) -> User:
         """The user's row, held, provided its password is still the one just checked."""
-        current = await self.users.lock(user.id)
-        if current is None or not current.is_active:
-            raise Forbidden(WRONG_PASSWORD)
-        if current.hashed_password != checked_hash:
+        user = await self._lock(account)
+        if user.hashed_password != checked_hash:
             raise Conflict(PASSWORD_CHANGED_MEANWHILE)
-        return current
+        return user
 
     async def _set_email(self, user: User, email: str) -> None:
         if email == user.email:

@@ -40,13 +40,12 @@ class MetricsMiddleware:
                 status_code = message["status"]
             await send(message)
 
-        in_progress = self.metrics.requests_in_progress.labels(method, route)
+        in_progress = self.metrics.in_progress(method, route)
         in_progress.inc()
         started = time.perf_counter()
         try:
             await self.app(scope, receive, send_with_status)
         finally:
             in_progress.dec()
-            self.metrics.request_duration.labels(method, route, str(status_code)).observe(
-                time.perf_counter() - started
-            )
+            duration = self.metrics.duration(method, route, str(status_code))
+            duration.observe(time.perf_counter() - started)

@@ -7,6 +7,7 @@ from app.api.dependencies import CurrentUser, SuperUser, UserServiceDep
 from app.api.rate_limit import PASSWORD_CHECK_LIMITS, SIGNUP_LIMIT
 from app.api.responses import problem_responses
 from app.models import User
+from app.repositories.account import Account
 from app.schemas.user import (
     EmailChange,
     PageParams,
@@ -36,7 +37,7 @@ async def create_user(body: UserCreate, users: UserServiceDep) -> User:
 # The ids are matched as UUIDs ({user_id:uuid}): "/users/me" is never taken for an id, so
 # its unsupported methods are a 405, and a malformed id is a 404, like any unknown user.
 @router.get("/me", response_model=UserRead, summary="Your profile")
-async def read_me(user: CurrentUser) -> User:
+async def read_me(user: CurrentUser) -> Account:
     return user
 
 

@@ -1,0 +1,338 @@
+"""make bench: the rendered service beside baselines doing the same work, in one run.
+
+It renders the default variant, boots it as deployed (scripts/start.sh, ENV=production,
+one worker) against the real PostgreSQL, boots the two baselines of bench/baselines
+beside it, drives each with wrk, alternating ours and the baseline over several rounds
+(the host's speed drifts), and prints requests/s, p50, p99 and the ratios the targets of
+docs/performance.md are stated in. `--smoke` runs every step for a second, to prove the
+harness works; its figures mean nothing.
+"""
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from copier import run_copy
+
+from bench import data, load, processes
+from bench.load import Result, Target
+from tests.helpers import (
+    ADMIN_DATABASE_URL,
+    TEMPLATE_ROOT,
+    InstalledProject,
+    Service,
+    create_database,
+    database_url,
+    drop_database,
+    psql,
+    random_secret_key,
+    run,
+    start_production,
+    stop,
+    wait_until_live,
+)
+
+RAISED_LIMIT = "100000000/minute"
+USERS = 1000  # bench users with a real cost-12 hash, the refresh tokens spread over them
+HASH_CODE = """
+import statistics, sys, time
+from app.core.security import _hash_password_sync, _verify_password_sync
+hashed = _hash_password_sync(sys.argv[1], 12)
+times = []
+for _ in range(5):
+    started = time.perf_counter()
+    _verify_password_sync(sys.argv[1], hashed)
+    times.append(time.perf_counter() - started)
+print(hashed)
+print(statistics.median(times))
+"""
+
+
+@dataclass
+class Bench:
+    folder: Path
+    seconds: float
+    rounds: int
+    results: list[Result] = field(default_factory=list)
+
+    @property
+    def each(self) -> range:
+        return range(self.rounds)
+
+    def say(self, line: str = "") -> None:
+        print(line, flush=True)
+
+    def check(self, label: str, value: float, relation: str, limit: float) -> None:
+        met = value >= limit if relation == ">=" else value <= limit
+        mark = "met" if met else "NOT MET"
+        self.say(f"  {label:<50} {value:>7.2f}  (target {relation} {limit:g})  {mark}")
+
+    def measure(self, service: Service, target: Target, connections: int, name: str) -> Result:
+        result = load.run(
+            service.url,
+            target,
+            connections=connections,
+            seconds=self.seconds,
+            folder=self.folder,
+            name=name,
+        )
+        self.results.append(result)
+        return result
+
+
+def median_result(results: list[Result]) -> Result:
+    return Result(
+        requests_per_second=statistics.median(r.requests_per_second for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        requests=sum(r.requests for r in results),
+        non_2xx=sum(r.non_2xx for r in results),
+        errors=sum(r.errors for r in results),
+    )
+
+
+def row(label: str, result: Result) -> str:
+    return (
+        f"  {label:<44} {result.requests_per_second:>9.0f}/s  p50 {result.p50_ms:>7.2f} ms"
+        f"  p99 {result.p99_ms:>7.2f} ms  non-2xx {result.non_2xx}, errors {result.errors}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="every step for a second")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--big", type=int, default=1_000_000, help="rows of the big tables")
+    parser.add_argument("--with-ci", action="store_true", help="time .ci/run too (15 minutes)")
+    arguments = parser.parse_args()
+    if arguments.smoke:
+        arguments.rounds, arguments.seconds, arguments.big = 1, 1, 2_000
+    load.ensure_wrk()
+    with tempfile.TemporaryDirectory(prefix="bench-") as folder, ExitStack() as cleanup:
+        bench = Bench(Path(folder), arguments.seconds, arguments.rounds)
+        run_bench(bench, arguments, cleanup)
+
+
+def run_bench(bench: Bench, arguments: argparse.Namespace, cleanup: ExitStack) -> None:
+    say = bench.say
+    say(f"Machine: {processes.cores()} cores, {processes.cpu_model()}")
+    say(f"Rounds: {bench.rounds} of {bench.seconds:g} s each, ours and baseline alternating")
+    say(f"Rate limits raised for the bench only: RATE_LIMIT_*={RAISED_LIMIT}")
+    say()
+
+    started = time.monotonic()
+    destination = bench.folder / "service"
+    run_copy(
+        str(TEMPLATE_ROOT),
+        str(destination),
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        vcs_ref="HEAD",
+    )
+    copy_seconds = time.monotonic() - started
+    cache = Path(os.environ.get("UV_CACHE_DIR", Path.home() / ".cache/uv"))
+    project = InstalledProject(destination, cache)
+    project.run("uv", "sync", "--frozen")
+
+    database = create_database()
+    cleanup.callback(drop_database, database)
+    hashed, hash_seconds = project.run(
+        "uv", "run", "python", "-c", HASH_CODE, data.PASSWORD
+    ).stdout.split()
+    secret = random_secret_key()
+    limits = {
+        f"RATE_LIMIT_{name}": RAISED_LIMIT
+        for name in ("LOGIN", "REFRESH", "SIGNUP", "PASSWORD_CHECK")
+    }
+    ours = start_production(project, bench.folder / "ours.log", database, secret, **limits)
+    cleanup.callback(stop, ours.process)
+    wait_until_live(ours)
+    data.add_users(database, USERS, "bench-", hashed)
+    data.make_superuser(database, "bench-1@example.com")
+    tokens = {}
+    for name, email in (("admin", "bench-1@example.com"), ("user", "bench-2@example.com")):
+        response = httpx.post(
+            f"{ours.url}/api/v1/auth/token",
+            data={"username": email, "password": data.PASSWORD},
+            timeout=30,
+        )
+        response.raise_for_status()
+        tokens[name] = response.json()["access_token"]
+    baseline_settings = {"DATABASE_URL": database_url(database), "SECRET_KEY": secret}
+    bare = processes.start_baseline(project, "bare", bench.folder / "bare.log")
+    cleanup.callback(stop, bare.process)
+    raw = processes.start_baseline(project, "raw", bench.folder / "raw.log", **baseline_settings)
+    cleanup.callback(stop, raw.process)
+
+    me = Target("/api/v1/users/me", headers=(("Authorization", f"Bearer {tokens['user']}"),))
+    live = Target("/health/live")
+    login_form = f"username=bench-2@example.com&password={data.PASSWORD.replace(' ', '+')}"
+    login = Target(
+        "/api/v1/auth/token",
+        method="POST",
+        body=login_form,
+        content_type="application/x-www-form-urlencoded",
+    )
+    admin_list = Target(
+        "/api/v1/users?limit=50", headers=(("Authorization", f"Bearer {tokens['admin']}"),)
+    )
+    worker = processes.server_pid(ours.process)
+
+    if not arguments.smoke:  # warm-up: imports, caches, the pools' connections
+        for service, target in ((ours, me), (raw, me), (ours, live), (bare, live)):
+            load.run(service.url, target, connections=8, seconds=2, folder=bench.folder, name="w")
+    rss_warm = processes.resident_mebibytes(worker)
+
+    say("Small tables (1,000 users)")
+    me_ratio = compare(bench, "GET /users/me, 32 connections", ours, raw, me, 32)
+    live_ratio = compare(bench, "GET /health/live, 32 connections", ours, bare, live, 32)
+    small = solo_figures(bench, ours, me, login, admin_list, database, "small")
+    quiet, busy, logins = during_logins(bench, ours, me, login)
+
+    say()
+    say(f"Big tables ({arguments.big:,} more users and refresh tokens, bulk-loaded)")
+    loaded = time.monotonic()
+    data.add_users(database, arguments.big, "bulk-", hashed)
+    data.add_dead_weight_tokens(database, arguments.big, "bulk-")
+    psql("VACUUM ANALYZE", database)
+    say(f"  loaded in {time.monotonic() - loaded:.1f} s")
+    big = solo_figures(bench, ours, me, login, admin_list, database, "big")
+    total = data.count_rows(database, "user_account")
+    last_offset = max(0, total - 50)
+    last_page = Target(
+        f"/api/v1/users?limit=50&offset={last_offset}",
+        headers=(("Authorization", f"Bearer {tokens['admin']}"),),
+    )
+    first = median_result([bench.measure(ours, admin_list, 32, "first") for _ in bench.each])
+    last = median_result([bench.measure(ours, last_page, 32, "last") for _ in bench.each])
+    say(row("admin list, first page", first))
+    say(row(f"admin list, last page (offset {last_offset:,})", last))
+    rss_end = processes.resident_mebibytes(worker)
+
+    say()
+    say("Memory of the worker")
+    say(f"  after warm-up {rss_warm:.1f} MiB, after the run {rss_end:.1f} MiB")
+    timings = [f"copier copy {copy_seconds:.1f} s"]
+    if not arguments.smoke:
+        started = time.monotonic()
+        project.run("uv", "run", "pytest", "-q", TEST_DATABASE_URL=ADMIN_DATABASE_URL)
+        timings.append(f"rendered suite on PostgreSQL {time.monotonic() - started:.1f} s")
+    if arguments.with_ci:
+        started = time.monotonic()
+        run(["bash", ".ci/run"], cwd=TEMPLATE_ROOT, env=os.environ | {"CI": "true"}, timeout=3600)
+        timings.append(f".ci/run {time.monotonic() - started:.0f} s")
+    say()
+    say("Times")
+    say("  " + "; ".join(timings))
+
+    hash_time = float(hash_seconds)
+    say()
+    say("Targets (ratios from this run)")
+    check = bench.check
+    check("/users/me requests/s, ours / raw app", me_ratio[0], ">=", 0.6)
+    check("/users/me p99, ours / raw app", me_ratio[1], "<=", 1.5)
+    check("/health/live requests/s, ours / bare app", live_ratio[0], ">=", 0.8)
+    check("/users/me p50, during 8 logins / quiet", busy.p50_ms / quiet.p50_ms, "<=", 5)
+    bound = 0.85 * processes.cores() / hash_time
+    say(f"  (one hash takes {hash_time * 1000:.0f} ms: 0.85 x cores / hash = {bound:.1f}/s)")
+    check("logins/s / (0.85 x cores / hash time)", logins.requests_per_second / bound, ">=", 1)
+    for name in small:
+        ratio = small[name].requests_per_second / big[name].requests_per_second
+        check(f"{name} requests/s, small / big tables", ratio, "<=", 1.2)
+    check(
+        "admin list requests/s, first / last page",
+        first.requests_per_second / last.requests_per_second,
+        "<=",
+        2,
+    )
+    check("worker memory, after the run / after warm-up", rss_end / rss_warm, "<=", 1.25)
+    non_2xx = sum(result.non_2xx + result.errors for result in bench.results)
+    check("answers that were not 2xx, or failed", non_2xx, "<=", 0)
+
+
+def compare(
+    bench: Bench, label: str, ours: Service, baseline: Service, target: Target, connections: int
+) -> tuple[float, float]:
+    """Ours and the baseline, alternating; the ratios of requests/s and of p99."""
+    mine, theirs = [], []
+    for _ in bench.each:
+        mine.append(bench.measure(ours, target, connections, "ours"))
+        theirs.append(bench.measure(baseline, target, connections, "baseline"))
+    ours_result, base_result = median_result(mine), median_result(theirs)
+    bench.say(row(f"{label}, ours", ours_result))
+    bench.say(row(f"{label}, baseline", base_result))
+    rate = ours_result.requests_per_second / base_result.requests_per_second
+    tail = ours_result.p99_ms / base_result.p99_ms
+    bench.say(f"  {'':<44} ratio {rate:.2f}x requests/s, {tail:.2f}x p99")
+    return rate, tail
+
+
+def solo_figures(
+    bench: Bench,
+    ours: Service,
+    me: Target,
+    login: Target,
+    admin_list: Target,
+    database: str,
+    size: str,
+) -> dict[str, Result]:
+    """/users/me, login, refresh and the admin list, ours alone."""
+    per_round = max(2_000, int(4_000 * bench.seconds))  # more tokens than a round can refresh
+    figures = {}
+    for name, connections, make_target in (
+        ("GET /users/me", 32, lambda: me),
+        ("POST /auth/token", 8, lambda: login),
+        (
+            "POST /auth/refresh",
+            32,
+            lambda: Target(
+                "/api/v1/auth/refresh",
+                method="POST",
+                bodies=data.issue_refresh_tokens(database, per_round, "bench-", bench.folder),
+            ),
+        ),
+        ("GET /users?limit=50 (superuser)", 32, lambda: admin_list),
+    ):
+        results = [
+            bench.measure(ours, make_target(), connections, f"{size}-{len(figures)}")
+            for _ in bench.each
+        ]
+        figures[name] = median_result(results)
+        bench.say(row(f"{name}, {connections} connections", figures[name]))
+    return figures
+
+
+def during_logins(
+    bench: Bench, ours: Service, me: Target, login: Target
+) -> tuple[Result, Result, Result]:
+    """/users/me at one connection, quiet and while 8 connections log in."""
+    quiet = median_result([bench.measure(ours, me, 1, "quiet") for _ in bench.each])
+    busy, logins = [], []
+    for _ in bench.each:
+        logging_in = load.start(
+            ours.url,
+            login,
+            connections=8,
+            seconds=bench.seconds,
+            folder=bench.folder,
+            name="logins",
+        )
+        busy.append(bench.measure(ours, me, 1, "busy"))
+        logins.append(load.finish(logging_in))
+    busy_result, login_result = median_result(busy), median_result(logins)
+    bench.say(row("GET /users/me, 1 connection, quiet", quiet))
+    bench.say(row("GET /users/me, 1 connection, 8 logging in", busy_result))
+    bench.say(row("  the logins meanwhile", login_result))
+    return quiet, busy_result, login_result
+
+
+if __name__ == "__main__":
+    main()

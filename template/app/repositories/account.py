@@ -1,0 +1,43 @@
+"""Authentication's read of a user: one Core query on a connection, no session, no ORM.
+
+Every authenticated request reads its user; most need nothing else from the database.
+This read skips what a unit of work costs (a session, a transaction, the ORM's identity
+map), and a request that goes on to change the user reads it again, under its row lock,
+in its unit of work.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.models import User
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user as it was when the request was authenticated."""
+
+    id: uuid.UUID
+    email: str
+    full_name: str | None
+    hashed_password: str
+    is_active: bool
+    is_superuser: bool
+    created_at: datetime
+    tokens_valid_after: datetime
+
+
+ACCOUNT_COLUMNS = [getattr(User, field) for field in Account.__dataclass_fields__]
+
+
+class AccountReader:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def get(self, user_id: uuid.UUID) -> Account | None:
+        query = select(*ACCOUNT_COLUMNS).where(User.id == user_id)
+        row = (await self.connection.execute(query)).one_or_none()
+        return None if row is None else Account(*row)

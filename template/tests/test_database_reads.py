@@ -1,0 +1,48 @@
+"""Reads outside a unit of work: no transaction around them, and no writes through them."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import InvalidRequestError
+
+from app.core.config import Settings
+from app.db.session import Database
+from app.models import User
+
+
+@pytest.fixture
+async def deployed(settings: Settings) -> AsyncIterator[Database]:
+    """The Database a deployment builds from its settings (its own pool and connections)."""
+    if settings.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite reads cost no round trip, so they are not split off")
+    database = Database.from_settings(settings)
+    yield database
+    await database.engine.dispose()
+
+
+async def test_authentication_reads_without_begin_or_commit(deployed: Database) -> None:
+    """One statement, one round trip: the connection autocommits, no transaction is open."""
+    async with deployed.reading() as connection:
+        await connection.execute(select(User.id).limit(1))
+        raw = await connection.get_raw_connection()
+        assert raw.driver_connection is not None
+        assert not raw.driver_connection.is_in_transaction()
+
+
+@pytest.mark.parametrize(("method", "reads"), [("GET", True), ("HEAD", True), ("POST", False)])
+async def test_only_get_requests_get_a_read_only_session(
+    deployed: Database, method: str, reads: bool
+) -> None:
+    async with deployed.session_for(method) as session:
+        await session.execute(select(User.id).limit(1))
+        raw = (await session.connection()).sync_connection
+        assert raw is not None
+        assert raw.connection.driver_connection.is_in_transaction() is not reads  # type: ignore[union-attr]
+
+
+async def test_a_get_request_cannot_write(deployed: Database) -> None:
+    async with deployed.session_for("GET") as session:
+        session.add(User(email="never@example.com", hashed_password="x"))
+        with pytest.raises(InvalidRequestError, match="must not write"):
+            await session.flush()

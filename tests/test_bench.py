@@ -1,0 +1,19 @@
+"""The bench (make bench) runs end to end; in smoke mode, its figures mean nothing."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ADMIN_DATABASE_URL, TEMPLATE_ROOT, project_env, run
+
+pytestmark = pytest.mark.deep
+
+
+def test_the_bench_runs_end_to_end_in_smoke_mode(uv_cache_dir: Path) -> None:
+    env = project_env(
+        uv_cache_dir, PYTHONPATH=str(TEMPLATE_ROOT), TEST_DATABASE_URL=ADMIN_DATABASE_URL
+    )
+    result = run([sys.executable, "-m", "bench.run", "--smoke"], cwd=TEMPLATE_ROOT, env=env)
+    for section in ("Small tables", "Big tables", "Memory of the worker", "Targets"):
+        assert section in result.stdout, result.stdout
