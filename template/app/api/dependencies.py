@@ -5,7 +5,7 @@ dependency in a worker thread, a hop that costs more than the dependency itself.
 """
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
@@ -15,10 +15,11 @@ from app.api.responses import declares
 from app.core.config import Settings
 from app.core.context import user_id_var
 from app.core.exceptions import AppError, DatabaseUnavailable, Forbidden, Unauthorized
-from app.core.security import decode_access_token
+from app.core.security import AccessClaims, decode_access_token
 from app.db.errors import is_unavailable
 from app.db.session import Database
 from app.db.types import utc_now
+from app.models import User
 from app.repositories.account import Account, AccountReader
 from app.repositories.refresh_token import RefreshTokenRepository
 from app.repositories.user import UserRepository
@@ -87,26 +88,19 @@ AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
 
 
-@declares(401, 503)
-async def get_current_user(
-    database: DatabaseDep,
-    settings: SettingsDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> Account:
-    """The user the bearer token names, read on a connection of its own (not the request's
-    unit of work): a route that changes the user reads it again, under its lock."""
+Someone = TypeVar("Someone", Account, User)
+
+
+def _claims(token: str | None, settings: Settings) -> AccessClaims:
     if token is None:
         raise Unauthorized("Not authenticated.")
     claims = decode_access_token(token, settings, utc_now())
     if claims is None:
         raise Unauthorized("The access token is invalid or expired.")
-    try:
-        async with database.reading() as connection:
-            user = await AccountReader(connection).get(claims.subject)
-    except Exception as exc:
-        if is_unavailable(exc):
-            raise DatabaseUnavailable from exc
-        raise
+    return claims
+
+
+def _admit(user: Someone | None, claims: AccessClaims) -> Someone:
     # A deleted or deactivated user, or a token from before a password change, is refused.
     if user is None or not user.is_active or claims.issued_at < user.tokens_valid_after.timestamp():
         raise Unauthorized("The access token is no longer valid.")
@@ -114,12 +108,57 @@ async def get_current_user(
     return user
 
 
+@declares(401, 503)
+async def get_current_account(
+    database: DatabaseDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> Account:
+    """The user the bearer token names, as a frozen `Account` read on a connection of its
+    own: no unit of work is opened for it. A route that changes the user reads it again,
+    under its lock; the template's own routes all authenticate this way."""
+    claims = _claims(token, settings)
+    try:
+        account = await database.read(
+            lambda connection: AccountReader(connection).get(claims.subject)
+        )
+    except Exception as exc:
+        if is_unavailable(exc):
+            raise DatabaseUnavailable from exc
+        raise
+    return _admit(account, claims)
+
+
+@declares(401)
+async def get_current_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
+) -> User:
+    """The same user as a `User` of the request's unit of work: what a route that changes
+    it, or follows its relationships, needs. It costs the unit of work an extra query."""
+    claims = _claims(token, settings)
+    user = await UserRepository(session).get(claims.subject)
+    return _admit(user, claims)
+
+
 @declares(403)
-async def get_superuser(user: Annotated[Account, Depends(get_current_user)]) -> Account:
+async def get_superuser_account(
+    account: Annotated[Account, Depends(get_current_account)],
+) -> Account:
+    if not account.is_superuser:
+        raise Forbidden("Only superusers may do this.")
+    return account
+
+
+@declares(403)
+async def get_superuser(user: Annotated[User, Depends(get_current_user)]) -> User:
     if not user.is_superuser:
         raise Forbidden("Only superusers may do this.")
     return user
 
 
-CurrentUser = Annotated[Account, Depends(get_current_user)]
-SuperUser = Annotated[Account, Depends(get_superuser)]
+CurrentAccount = Annotated[Account, Depends(get_current_account)]
+SuperuserAccount = Annotated[Account, Depends(get_superuser_account)]
+CurrentUser = Annotated[User, Depends(get_current_user)]
+SuperUser = Annotated[User, Depends(get_superuser)]

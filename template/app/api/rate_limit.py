@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from limits.errors import StorageError
 
-from app.api.dependencies import CurrentUser, SettingsDep
+from app.api.dependencies import CurrentAccount, SettingsDep
 from app.api.responses import declares
 from app.core.config import Settings
 from app.core.exceptions import ServiceUnavailable, TooManyRequests
@@ -92,7 +92,7 @@ class UserRateLimit(RateLimit):
         response: Response,
         settings: SettingsDep,
         limiter: RateLimiterDep,
-        user: CurrentUser,
+        user: CurrentAccount,
     ) -> None:
         await self.count(request, response, settings, limiter, str(user.id))
 

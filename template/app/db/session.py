@@ -1,12 +1,13 @@
 """Engine and session factory, built when the app starts (never at import)."""
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
-from sqlalchemy.exc import DisconnectionError, InvalidRequestError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InvalidRequestError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
+from sqlalchemy.util import await_only
 
 from app.core.config import Settings
 
@@ -56,10 +58,15 @@ DB_POOL_RECYCLE_SECONDS = 1800
 
 def _replace_closed_connections(engine: AsyncEngine) -> None:
     """Check out only connections the server has not closed (a restart, a failover,
-    `pg_terminate_backend`): asyncpg notices the closed socket itself, with no round trip."""
+    `pg_terminate_backend`): asyncpg notices the closed socket itself, with no round trip.
+
+    It notices when the event loop reads the socket's end, which may still be waiting in
+    the loop's queue when a request arrives: one turn of the loop first lets it happen.
+    """
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _on_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        await_only(asyncio.sleep(0))
         if record.driver_connection.is_closed():
             # The pool discards this connection and checks out another (or opens one).
             raise DisconnectionError("the server closed this connection")
@@ -116,6 +123,7 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 
 
 ConnectionSource = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -155,3 +163,20 @@ class Database:
     def reading(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection for a read outside any unit of work."""
         return (self.read_connections or self.engine.connect)()
+
+    async def read(self, query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`query` on a connection of its own, outside any unit of work.
+
+        A connection the server closed a moment ago (a restart, a failover) may still be
+        in the pool: the read then fails, the pool drops it and every connection as old,
+        and the read runs once more on a new one. It only reads, so running it twice is
+        harmless.
+        """
+        try:
+            async with self.reading() as connection:
+                return await query(connection)
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+        async with self.reading() as connection:
+            return await query(connection)

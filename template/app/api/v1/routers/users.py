@@ -3,7 +3,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 
-from app.api.dependencies import CurrentUser, SuperUser, UserServiceDep
+from app.api.dependencies import CurrentAccount, SuperuserAccount, UserServiceDep
 from app.api.rate_limit import PASSWORD_CHECK_LIMITS, SIGNUP_LIMIT
 from app.api.responses import problem_responses
 from app.models import User
@@ -37,12 +37,12 @@ async def create_user(body: UserCreate, users: UserServiceDep) -> User:
 # The ids are matched as UUIDs ({user_id:uuid}): "/users/me" is never taken for an id, so
 # its unsupported methods are a 405, and a malformed id is a 404, like any unknown user.
 @router.get("/me", response_model=UserRead, summary="Your profile")
-async def read_me(user: CurrentUser) -> Account:
+async def read_me(user: CurrentAccount) -> Account:
     return user
 
 
 @router.patch("/me", response_model=UserRead, summary="Change your name")
-async def update_me(body: UserUpdateMe, user: CurrentUser, users: UserServiceDep) -> User:
+async def update_me(body: UserUpdateMe, user: CurrentAccount, users: UserServiceDep) -> User:
     return await users.update_me(user, body)
 
 
@@ -53,7 +53,9 @@ async def update_me(body: UserUpdateMe, user: CurrentUser, users: UserServiceDep
     responses=problem_responses(403, 409),
     summary="Change your password; every session ends, this one included",
 )
-async def change_password(body: PasswordChange, user: CurrentUser, users: UserServiceDep) -> None:
+async def change_password(
+    body: PasswordChange, user: CurrentAccount, users: UserServiceDep
+) -> None:
     await users.change_password(user, body)
 
 
@@ -64,13 +66,13 @@ async def change_password(body: PasswordChange, user: CurrentUser, users: UserSe
     responses=problem_responses(403, 409),
     summary="Change your e-mail address",
 )
-async def change_email(body: EmailChange, user: CurrentUser, users: UserServiceDep) -> User:
+async def change_email(body: EmailChange, user: CurrentAccount, users: UserServiceDep) -> User:
     return await users.change_email(user, body)
 
 
 @router.get("", response_model=UserPage, summary="List users (superusers)")
 async def list_users(
-    _admin: SuperUser, users: UserServiceDep, page: Annotated[PageParams, Query()]
+    _admin: SuperuserAccount, users: UserServiceDep, page: Annotated[PageParams, Query()]
 ) -> UserPage:
     items, total = await users.list_page(limit=page.limit, offset=page.offset)
     return UserPage(
@@ -87,7 +89,7 @@ async def list_users(
     responses=problem_responses(404),
     summary="Read a user (superusers)",
 )
-async def read_user(user_id: uuid.UUID, _admin: SuperUser, users: UserServiceDep) -> User:
+async def read_user(user_id: uuid.UUID, _admin: SuperuserAccount, users: UserServiceDep) -> User:
     return await users.get(user_id)
 
 
@@ -98,7 +100,7 @@ async def read_user(user_id: uuid.UUID, _admin: SuperUser, users: UserServiceDep
     summary="Change a user, privileges included (superusers)",
 )
 async def update_user(
-    user_id: uuid.UUID, body: UserUpdate, _admin: SuperUser, users: UserServiceDep
+    user_id: uuid.UUID, body: UserUpdate, _admin: SuperuserAccount, users: UserServiceDep
 ) -> User:
     return await users.update(user_id, body)
 
@@ -109,5 +111,5 @@ async def update_user(
     responses=problem_responses(404, 409),
     summary="Delete a user (superusers)",
 )
-async def delete_user(user_id: uuid.UUID, _admin: SuperUser, users: UserServiceDep) -> None:
+async def delete_user(user_id: uuid.UUID, _admin: SuperuserAccount, users: UserServiceDep) -> None:
     await users.delete(user_id)

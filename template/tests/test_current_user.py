@@ -1,0 +1,91 @@
+"""The two ways a route names its user: `CurrentAccount` (a frozen read, what the template's
+own routes use) and `CurrentUser` (a `User` of the request's unit of work, for routes that
+change it or follow its relationships). Both refuse the same tokens."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
+
+from app.api.dependencies import CurrentAccount, CurrentUser, SuperUser, SuperuserAccount
+from app.core.config import Settings
+from app.core.security import create_access_token
+from app.db.session import Database
+from app.db.types import utc_now
+from app.main import create_app
+from tests.factories import UserFactory
+
+
+@pytest.fixture
+async def extended(settings: Settings, database: Database) -> AsyncIterator[AsyncClient]:
+    """The app with routes written as a team would write its own."""
+    app: FastAPI = create_app(settings, database)
+
+    async def rename(user: CurrentUser) -> dict[str, str]:
+        user.full_name = "Renamed Through The Unit Of Work"
+        return {"email": user.email}
+
+    async def whoami(account: CurrentAccount) -> dict[str, str]:
+        return {"email": account.email}
+
+    async def admin_user(user: SuperUser) -> dict[str, str]:
+        return {"email": user.email}
+
+    async def admin_account(account: SuperuserAccount) -> dict[str, str]:
+        return {"email": account.email}
+
+    app.add_api_route("/rename", rename, methods=["POST"])
+    app.add_api_route("/whoami", whoami)
+    app.add_api_route("/admin-user", admin_user)
+    app.add_api_route("/admin-account", admin_account)
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client,
+    ):
+        yield client
+
+
+async def test_current_user_is_part_of_the_unit_of_work(
+    extended: AsyncClient, users: UserFactory
+) -> None:
+    account = await users.account()
+
+    response = await extended.post("/rename", headers=account.headers)
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"email": account.user.email}
+    me = await extended.get("/api/v1/users/me", headers=account.headers)
+    assert me.json()["full_name"] == "Renamed Through The Unit Of Work"
+
+
+@pytest.mark.parametrize(("method", "path"), [("POST", "/rename"), ("GET", "/whoami")])
+async def test_both_refuse_a_deactivated_user(
+    extended: AsyncClient, users: UserFactory, settings: Settings, method: str, path: str
+) -> None:
+    admin = await users.account(superuser=True)
+    account = await users.account()
+    assert (await extended.request(method, path, headers=account.headers)).status_code == 200
+
+    deactivated = await extended.patch(
+        f"/api/v1/users/{account.user.id}", headers=admin.headers, json={"is_active": False}
+    )
+    assert deactivated.status_code == 200
+    # Deactivation also ends every session; a token issued after it is refused all the same.
+    later = create_access_token(account.user.id, settings, utc_now())
+    response = await extended.request(method, path, headers={"Authorization": f"Bearer {later}"})
+
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize("path", ["/admin-user", "/admin-account"])
+async def test_both_superuser_forms_admit_only_superusers(
+    extended: AsyncClient, users: UserFactory, path: str
+) -> None:
+    admin = await users.account(superuser=True)
+    account = await users.account()
+
+    assert (await extended.get(path, headers=admin.headers)).json() == {"email": admin.user.email}
+    assert (await extended.get(path, headers=account.headers)).status_code == 403
+    assert (await extended.get(path)).status_code == 401
