@@ -206,15 +206,18 @@ def run_bench(bench: Bench, arguments: argparse.Namespace, cleanup: ExitStack) -
     say(f"  loaded in {time.monotonic() - loaded:.1f} s")
     big = solo_figures(bench, ours, me, login, admin_list, database, "big")
     total = data.count_rows(database, "user_account")
-    last_offset = max(0, total - 50)
+    # The last page starts after the 51st id from the end.
+    before_last = psql(
+        f"SELECT id FROM user_account ORDER BY id OFFSET {max(0, total - 51)} LIMIT 1", database
+    )
     last_page = Target(
-        f"/api/v1/users?limit=50&offset={last_offset}",
+        f"/api/v1/users?limit=50&after={before_last}",
         headers=(("Authorization", f"Bearer {tokens['admin']}"),),
     )
     first = median_result([bench.measure(ours, admin_list, 32, "first") for _ in bench.each])
     last = median_result([bench.measure(ours, last_page, 32, "last") for _ in bench.each])
     say(row("admin list, first page", first))
-    say(row(f"admin list, last page (offset {last_offset:,})", last))
+    say(row(f"admin list, last page (after user {total - 51:,})", last))
     rss_end = processes.resident_mebibytes(worker)
 
     say()

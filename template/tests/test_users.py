@@ -185,17 +185,31 @@ async def test_a_user_cannot_read_change_or_delete_another(
     assert still_there["access_token"]
 
 
-async def test_superuser_lists_users_with_a_total(client: AsyncClient, users: UserFactory) -> None:
+async def test_superuser_walks_every_user_page_by_page(
+    client: AsyncClient, users: UserFactory
+) -> None:
     admin = await users.account(superuser=True)
-    for _ in range(3):
-        await users.create()
-    response = await client.get(USERS, headers=admin.headers, params={"limit": 2, "offset": 1})
+    created = [admin.user.id] + [(await users.create()).id for _ in range(4)]
+    seen: list[str] = []
+    after: str | None = None
+    for _ in range(3):  # 5 users, 2 a page: the third page is the last
+        params = {"limit": 2} | ({"after": after} if after else {})
+        response = await client.get(USERS, headers=admin.headers, params=params)
+        assert response.status_code == 200
+        page = response.json()
+        assert page["limit"] == 2
+        seen += [item["id"] for item in page["items"]]
+        after = page["next"]
+    assert after is None  # the last page says so
+    assert seen == sorted(str(user_id) for user_id in created)
+
+
+async def test_a_page_after_the_last_user_is_empty(client: AsyncClient, users: UserFactory) -> None:
+    admin = await users.account(superuser=True)
+    params = {"after": "ffffffff-ffff-7fff-bfff-ffffffffffff"}
+    response = await client.get(USERS, headers=admin.headers, params=params)
     assert response.status_code == 200
-    page = response.json()
-    assert page["total"] == 4
-    assert page["limit"] == 2
-    assert page["offset"] == 1
-    assert len(page["items"]) == 2
+    assert response.json() == {"items": [], "limit": 20, "next": None}
 
 
 async def test_superuser_reads_updates_and_deletes_a_user(

@@ -33,6 +33,9 @@ class RouteTable:
     def __init__(self, router: Router) -> None:
         self.router = router
         self._entries: list[_Entry] | None = None
+        # The matches of each path that is a route's whole template (no parameter), found
+        # once: most requests skip the scan of every pattern. Bounded by the routes.
+        self._fixed: dict[str, list[_Entry]] = {}
 
     def _build(self) -> list[_Entry]:
         entries = []
@@ -41,13 +44,23 @@ class RouteTable:
             if route.path is not None and route.methods is not None:
                 pattern, template, _convertors = compile_path(route.path)
                 entries.append(_Entry(pattern, frozenset(route.methods), template))
+        self._fixed = {
+            entry.template: self._scan(entries, entry.template)
+            for entry in entries
+            if "{" not in entry.template
+        }
         return entries
+
+    @staticmethod
+    def _scan(entries: list[_Entry], path: str) -> list[_Entry]:
+        return [entry for entry in entries if entry.pattern.match(path)]
 
     def _matching(self, scope: Scope) -> list[_Entry]:
         if self._entries is None:
             self._entries = self._build()
         path = get_route_path(scope)  # the path the router matches, without root_path
-        return [entry for entry in self._entries if entry.pattern.match(path)]
+        fixed = self._fixed.get(path)
+        return fixed if fixed is not None else self._scan(self._entries, path)
 
     def template(self, scope: Scope) -> str:
         """The template of the route that answers: a full match first, else the first route

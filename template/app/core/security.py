@@ -7,6 +7,7 @@ import hmac
 import logging
 import os
 import secrets
+import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -64,10 +65,24 @@ def _verify_password_sync(password: str, stored: str) -> bool:
 
 
 # bcrypt takes ~250 ms at cost 12 and releases the GIL: it runs in these threads, off the
-# event loop. One per core: more would only share the same cores, and starve the event
-# loop of the CPU it needs to keep answering other requests while logins run.
+# event loop. One per core: more would only share the same cores.
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-_HASHING = ThreadPoolExecutor(max_workers=_CORES or 1, thread_name_prefix="bcrypt")
+# The threads run at a lower priority than the event loop (niceness is per thread on
+# Linux): when a core is contended, the loop answering other requests runs first, and
+# the hashes take the time it leaves. Raising one's own niceness needs no privilege.
+HASHING_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+    except (AttributeError, OSError):  # not Linux, or a sandbox that forbids it
+        logger.debug("bcrypt threads keep the event loop's priority")
+
+
+_HASHING = ThreadPoolExecutor(
+    max_workers=_CORES or 1, thread_name_prefix="bcrypt", initializer=_lower_priority
+)
 
 
 async def _off_the_loop(function: Callable[..., T], *arguments: Any) -> T:

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 from sqlalchemy import MetaData, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from app.db.ids import new_id
 from app.db.types import UTCDateTime, utc_now
 
 # Stable constraint names on both dialects, so migrations can name what they drop.
@@ -25,7 +26,7 @@ class Base(DeclarativeBase):
 
 
 class UUIDPrimaryKey:
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
 
 
 class Timestamps:

@@ -2,7 +2,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.models import User
 from app.repositories.base import Repository
@@ -14,12 +14,17 @@ class UserRepository(Repository[User]):
     async def get_by_email(self, email: str) -> User | None:
         return await self.session.scalar(select(User).where(User.email == email.lower()))
 
-    async def list_page(self, *, limit: int, offset: int) -> Sequence[User]:
-        query = select(User).order_by(User.created_at, User.id).limit(limit).offset(offset)
-        return (await self.session.scalars(query)).all()
+    async def list_after(self, after: uuid.UUID | None, limit: int) -> Sequence[User]:
+        """Up to `limit` users in id order, from the first id above `after`.
 
-    async def count(self) -> int:
-        return await self.session.scalar(select(func.count()).select_from(User)) or 0
+        Keyset paging: the primary-key index finds the page's start directly, so the last
+        page of a million users costs what the first does (an OFFSET reads and drops
+        every row before its page).
+        """
+        query = select(User).order_by(User.id).limit(limit)
+        if after is not None:
+            query = query.where(User.id > after)
+        return (await self.session.scalars(query)).all()
 
     async def lock(self, user_id: uuid.UUID) -> User | None:
         """Hold the user's row until the end of the transaction, and read it afresh.

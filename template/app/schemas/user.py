@@ -79,11 +79,14 @@ class UserRead(BaseModel):
 
 class UserPage(BaseModel):
     items: list[UserRead]
-    total: int
     limit: int
-    offset: int
+    next: uuid.UUID | None = Field(
+        description="Pass it as `after` for the next page; null on the last page."
+    )
 
 
 class PageParams(BaseModel):
     limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0, le=1_000_000)
+    after: uuid.UUID | None = Field(
+        default=None, description="The `next` of the previous page; none for the first page."
+    )

@@ -57,8 +57,13 @@ class UserService:
             raise NotFound("No user with this id.")
         return user
 
-    async def list_page(self, *, limit: int, offset: int) -> tuple[Sequence[User], int]:
-        return await self.users.list_page(limit=limit, offset=offset), await self.users.count()
+    async def list_page(
+        self, after: uuid.UUID | None, limit: int
+    ) -> tuple[Sequence[User], uuid.UUID | None]:
+        """A page of users, and the `after` of the next page (None after the last one)."""
+        found = await self.users.list_after(after, limit + 1)  # one more tells if a page follows
+        page = found[:limit]
+        return page, page[-1].id if len(found) > limit else None
 
     async def update_me(self, account: Account, data: UserUpdateMe) -> User:
         user = await self._lock(account)

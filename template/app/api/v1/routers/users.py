@@ -70,16 +70,13 @@ async def change_email(body: EmailChange, user: CurrentAccount, users: UserServi
     return await users.change_email(user, body)
 
 
-@router.get("", response_model=UserPage, summary="List users (superusers)")
+@router.get("", response_model=UserPage, summary="List users in id order (superusers)")
 async def list_users(
     _admin: SuperuserAccount, users: UserServiceDep, page: Annotated[PageParams, Query()]
 ) -> UserPage:
-    items, total = await users.list_page(limit=page.limit, offset=page.offset)
+    items, next_after = await users.list_page(page.after, page.limit)
     return UserPage(
-        items=[UserRead.model_validate(user) for user in items],
-        total=total,
-        limit=page.limit,
-        offset=page.offset,
+        items=[UserRead.model_validate(user) for user in items], limit=page.limit, next=next_after
     )
 
 
