@@ -8,11 +8,11 @@ line and headers, with a 431 problem, and closes the connection. scripts/start.s
 """
 
 import json
-import uuid
 from http import HTTPStatus
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from app.api.middleware.request_context import new_request_id
 from app.api.middleware.security_headers import SECURITY_HEADERS
 from app.api.responses import PROBLEM_MEDIA_TYPE
 
@@ -85,7 +85,7 @@ class HttpProtocol(HttpToolsProtocol):
 
     def _send_431(self, detail: str) -> None:
         status = HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
-        request_id = str(uuid.uuid4())  # the app never saw this request: a fresh id
+        request_id = new_request_id()  # the app never saw this request: a fresh id
         body = json.dumps(
             {
                 "type": "about:blank",

@@ -39,3 +39,15 @@ async def test_only_the_configured_origins_pass_with_credentials(
     assert "access-control-allow-origin" not in refused.headers
     with pytest.raises(ValidationError, match="not allowed"):
         Settings(_env_file=None, **(settings.model_dump() | {"cors_origins": ("*",)}))
+
+
+async def test_every_answer_varies_by_origin(client: AsyncClient, settings: Settings) -> None:
+    """A shared cache must not hand a browser's answer to another origin, or to a request
+    that sent none: each answer says it varies by Origin, with or without one."""
+    plain = await client.get("/health/live")
+    assert plain.headers["vary"] == "Origin"
+    assert not any(name.startswith("access-control-") for name in plain.headers)
+    origin = settings.cors_origins[0]
+    browser = await client.get("/health/live", headers={"Origin": origin})
+    assert "Origin" in browser.headers["vary"]
+    assert browser.headers["access-control-allow-origin"] == origin

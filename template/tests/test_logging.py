@@ -1,7 +1,9 @@
 """Log lines: security events, the request's id and user, and never a secret."""
 
 import asyncio
+import io
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,7 +14,7 @@ from httpx import ASGITransport, AsyncClient
 from app.api.dependencies import CurrentUser
 from app.core.config import Settings
 from app.core.context import user_id_var
-from app.core.logging import ConsoleFormatter, logging_config
+from app.core.logging import BatchedStreamHandler, ConsoleFormatter, logging_config
 from app.core.security import create_access_token
 from app.db.session import Database
 from app.db.types import utc_now
@@ -156,3 +158,27 @@ def test_console_lines_show_the_extra_fields() -> None:
     record.user_id = None
     line = ConsoleFormatter().format(record)
     assert line.endswith("WARNING app [abc] login failed reason=bad_password")
+
+
+def test_log_lines_are_written_in_batches_and_warnings_at_once() -> None:
+    stream = io.StringIO()
+    handler = BatchedStreamHandler(stream)
+    logger = logging.getLogger("tests.batched")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.info("first")
+        logger.info("second")
+        assert stream.getvalue() == ""  # waiting for the next batch
+        logger.warning("trouble")
+        assert stream.getvalue() == "first\nsecond\ntrouble\n"  # at once, in order
+        logger.info("third")
+        deadline = time.monotonic() + 10 * BatchedStreamHandler.FLUSH_SECONDS
+        while "third" not in stream.getvalue() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert stream.getvalue().endswith("third\n")  # the batch went out by itself
+        logger.info("last")
+    finally:
+        logger.removeHandler(handler)
+        handler.close()
+    assert stream.getvalue().endswith("third\nlast\n")  # closing writes what waits

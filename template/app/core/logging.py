@@ -1,7 +1,9 @@
 """Log lines for every logger, server included: JSON, or readable text in development."""
 
+import contextlib
 import logging.config
-from typing import Any
+import threading
+from typing import Any, TextIO
 
 from app.core.config import Settings
 from app.core.context import request_id_var, user_id_var
@@ -39,6 +41,58 @@ class ConsoleFormatter(logging.Formatter):
         return f"{line} {extras}" if extras else line
 
 
+class BatchedStreamHandler(logging.StreamHandler[TextIO]):
+    """Writes lines to the stream in batches: one write for many access-log lines.
+
+    A write to stdout is a system call, and one per request is a measurable part of a
+    fast request. Lines below WARNING wait at most FLUSH_SECONDS (or MAX_PENDING lines)
+    and go out together; a WARNING or worse goes out at once, with every line before it,
+    and so does everything at exit. A process killed outright loses at most the last
+    FLUSH_SECONDS of INFO lines.
+    """
+
+    FLUSH_SECONDS = 0.2
+    MAX_PENDING = 256
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        super().__init__(stream)
+        self._pending: list[str] = []
+        self._stopping = threading.Event()
+        threading.Thread(target=self._flush_often, name="log-flush", daemon=True).start()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Handler.handle holds the handler's lock around emit.
+        try:
+            self._pending.append(self.format(record) + self.terminator)
+            if record.levelno >= logging.WARNING or len(self._pending) >= self.MAX_PENDING:
+                self._write()
+        except Exception:
+            self.handleError(record)
+
+    def _write(self) -> None:
+        if self._pending:
+            lines, self._pending = "".join(self._pending), []
+            self.stream.write(lines)
+        self.stream.flush()
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]  # created by Handler.__init__
+            self._write()
+
+    def _flush_often(self) -> None:
+        while not self._stopping.wait(self.FLUSH_SECONDS):
+            try:
+                self.flush()
+            except (OSError, ValueError):  # the stream closed under us; nothing to do
+                return
+
+    def close(self) -> None:
+        self._stopping.set()
+        with contextlib.suppress(OSError, ValueError):  # the stream may be closed already
+            self.flush()
+        super().close()
+
+
 def _formatter(settings: Settings) -> str:
     if settings.log_format == "auto":
         return "console" if settings.env == "dev" else "json"
@@ -60,7 +114,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         },
         "handlers": {
             "stdout": {
-                "class": "logging.StreamHandler",
+                "()": BatchedStreamHandler,
                 "formatter": _formatter(settings),
                 "filters": ["request_context"],
                 "stream": "ext://sys.stdout",
@@ -76,4 +130,7 @@ def logging_config(settings: Settings) -> dict[str, Any]:
 
 
 def configure_logging(settings: Settings) -> None:
+    # No format here shows the thread or the process: a record need not look them up
+    # (a measurable part of writing the access log).
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     logging.config.dictConfig(logging_config(settings))

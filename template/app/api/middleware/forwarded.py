@@ -1,6 +1,7 @@
 """Pure ASGI middleware: the client's address and scheme, as the trusted proxies report them."""
 
 from collections.abc import Sequence
+from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -21,8 +22,11 @@ class ForwardedHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, trusted_proxies: Sequence[Network]) -> None:
         self.app = app
         self.trusted_proxies = tuple(trusted_proxies)
+        # Parsing an address costs more than the rest of this middleware; the peers of a
+        # deployment are few (its proxies), and a bounded cache keeps their verdicts.
+        self._is_trusted = lru_cache(maxsize=1024)(self._check)
 
-    def _is_trusted(self, host: str) -> bool:
+    def _check(self, host: str) -> bool:
         try:
             address = ip_address(host)
         except ValueError:  # a name, or garbage from a header: never a listed proxy

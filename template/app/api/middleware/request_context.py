@@ -1,6 +1,7 @@
 """Pure ASGI middleware: request ids and the last line of defence against unhandled errors."""
 
 import logging
+import random
 import re
 import uuid
 
@@ -16,6 +17,12 @@ REQUEST_ID_HEADER = "X-Request-ID"
 # An incoming id is kept only if it cannot forge log lines or bloat them. Matched whole
 # (fullmatch): with "^...$", a trailing newline would pass, since "$" matches before it.
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def new_request_id() -> str:
+    """A random UUID (version 4) from the process's own generator: a request id must be
+    unique, not secret, and os.urandom's system call per request is measurable."""
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -40,7 +47,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_request_id(scope) or str(uuid.uuid4())
+        request_id = _incoming_request_id(scope) or new_request_id()
         request_id_token = request_id_var.set(request_id)
         # get_current_user names the user once authenticated; no request inherits another's.
         user_id_token = user_id_var.set(None)
