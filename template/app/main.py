@@ -16,7 +16,7 @@ from app.api.middleware import install_middleware
 from app.api.openapi import install_openapi
 from app.api.route_table import RouteTable
 from app.api.v1.router import api_router
-from app.core import defaults
+from app.core import defaults, garbage
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.core.metrics import HttpMetrics
@@ -34,6 +34,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         owned = database is None
         app.state.database = database or Database.from_settings(settings)
         app.state.rate_limiter = RateLimiter.from_settings(settings)
+        if owned:  # the server's app, not a test's (tests bring their database)
+            garbage.settle()
         try:
             yield
         finally:

@@ -7,7 +7,6 @@ import hmac
 import logging
 import os
 import secrets
-import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -65,24 +64,12 @@ def _verify_password_sync(password: str, stored: str) -> bool:
 
 
 # bcrypt takes ~250 ms at cost 12 and releases the GIL: it runs in these threads, off the
-# event loop. One per core: more would only share the same cores.
+# event loop, and not in the thread pool that other blocking work shares. One per core:
+# more would only share the same cores and take more of them from the event loop (two
+# threads on two cores left /users/me's median 1.2x its quiet one while 8 logins ran;
+# the shared pool's 40 threads made it 6x).
 _CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-# The threads run at a lower priority than the event loop (niceness is per thread on
-# Linux): when a core is contended, the loop answering other requests runs first, and
-# the hashes take the time it leaves. Raising one's own niceness needs no privilege.
-HASHING_NICENESS = 10
-
-
-def _lower_priority() -> None:
-    try:
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
-    except (AttributeError, OSError):  # not Linux, or a sandbox that forbids it
-        logger.debug("bcrypt threads keep the event loop's priority")
-
-
-_HASHING = ThreadPoolExecutor(
-    max_workers=_CORES or 1, thread_name_prefix="bcrypt", initializer=_lower_priority
-)
+_HASHING = ThreadPoolExecutor(max_workers=_CORES or 1, thread_name_prefix="bcrypt")
 
 
 async def _off_the_loop(function: Callable[..., T], *arguments: Any) -> T:

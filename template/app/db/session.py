@@ -20,6 +20,7 @@ from sqlalchemy.pool import NullPool
 from sqlalchemy.util import await_only
 
 from app.core.config import Settings
+from app.db.pool import FairQueuePool
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -42,6 +43,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # new PostgreSQL sessions a second under load, each costing the server a fork.
         pool_size=settings.db_pool_size,
         max_overflow=0,
+        poolclass=FairQueuePool,  # waiting requests get connections in the order they came
         pool_timeout=settings.db_connect_timeout,
         # No pre-ping, which costs three round trips per checkout (BEGIN, SELECT 1,
         # ROLLBACK): a connection the server closed is seen at checkout for free (below),

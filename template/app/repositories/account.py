@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.models import User
@@ -31,6 +31,9 @@ class Account:
 
 
 ACCOUNT_COLUMNS = [getattr(User, field) for field in Account.__dataclass_fields__]
+# Built once: building the expression and its cache key on every request cost more than
+# sending it. The value of the id is bound at execution.
+ACCOUNT_BY_ID = select(*ACCOUNT_COLUMNS).where(User.id == bindparam("user_id"))
 
 
 class AccountReader:
@@ -38,6 +41,6 @@ class AccountReader:
         self.connection = connection
 
     async def get(self, user_id: uuid.UUID) -> Account | None:
-        query = select(*ACCOUNT_COLUMNS).where(User.id == user_id)
-        row = (await self.connection.execute(query)).one_or_none()
+        result = await self.connection.execute(ACCOUNT_BY_ID, {"user_id": user_id})
+        row = result.one_or_none()
         return None if row is None else Account(*row)
