@@ -39,7 +39,7 @@ from tests.helpers import (
 )
 
 RAISED_LIMIT = "100000000/minute"
-POOL_SIZE = 10  # the rendered DB_POOL_SIZE default
+POOL_SIZE = 20  # the rendered DB_POOL_SIZE default
 USERS = 1000  # bench users with a real cost-12 hash, the refresh tokens spread over them
 HASH_CODE = """
 import statistics, sys, time
