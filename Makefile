@@ -25,7 +25,7 @@ format: ## Fix style of extensions/, upgrades/, tests/ and bench/
 	uv run ruff check --fix extensions/ upgrades/ tests/ bench/
 	uv run ruff format extensions/ upgrades/ tests/ bench/
 
-bench: ## Measure the rendered service against its baselines (about 15 minutes; needs PostgreSQL)
+bench: ## Measure the rendered service against its baselines (about 10 minutes; needs PostgreSQL)
 	uv run python -m bench.run
 
 bench-smoke: ## Every step of the bench for a second: proves it runs, measures nothing

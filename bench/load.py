@@ -78,12 +78,10 @@ def wrk_path() -> str:
 
 def ensure_wrk() -> None:
     """Install wrk from Debian's packages when it is missing and this process may."""
-    # A new machine may have no package lists yet: read them once, then install.
-    for step in (["install"], ["update", "-qq"], ["install"]):
-        if shutil.which("wrk") is not None or shutil.which("apt-get") is None:
-            break
-        arguments = ["-y", "-qq", "wrk"] if step == ["install"] else []
-        subprocess.run(["apt-get", *step, *arguments], check=False, capture_output=True)
+    if shutil.which("wrk") is None and shutil.which("apt-get") is not None:
+        # A new machine may have no package lists yet.
+        for step in (["update", "-qq"], ["install", "-y", "-qq", "wrk"]):
+            subprocess.run(["apt-get", *step], check=False, capture_output=True)
     wrk_path()
 
 

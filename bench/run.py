@@ -111,7 +111,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--big", type=int, default=1_000_000, help="rows of the big tables")
-    parser.add_argument("--with-ci", action="store_true", help="time .ci/run too (15 minutes)")
+    parser.add_argument("--with-ci", action="store_true", help="time .ci/run too (13 min)")
     arguments = parser.parse_args()
     if arguments.smoke:
         arguments.rounds, arguments.seconds, arguments.big = 1, 1, 2_000

@@ -21,8 +21,8 @@ from pydantic import BaseModel
 
 SECRET_KEY = os.environ["SECRET_KEY"]
 DATABASE_URL = os.environ["DATABASE_URL"]
-# As many connections as the service's pool (the bench passes its default).
-POOL_SIZE = int(os.environ.get("POOL_SIZE", "20"))
+# As many connections as the service's pool: bench/run.py decides, for both.
+POOL_SIZE = int(os.environ["POOL_SIZE"])
 QUERY = (
     "SELECT id, email, full_name, is_active, is_superuser, created_at, tokens_valid_after "
     "FROM user_account WHERE id = $1"

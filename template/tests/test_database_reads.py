@@ -1,10 +1,14 @@
 """Reads outside a unit of work: no transaction around them, and no writes through them."""
 
+import asyncio
+import threading
 from collections.abc import AsyncIterator
 
+import asyncpg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import make_url, select, text
 from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.config import Settings
 from app.db.session import Database
@@ -46,3 +50,37 @@ async def test_a_get_request_cannot_write(deployed: Database) -> None:
         session.add(User(email="never@example.com", hashed_password="x"))
         with pytest.raises(InvalidRequestError, match="must not write"):
             await session.flush()
+
+
+def _terminate_blocking(settings: Settings, pid: int) -> None:
+    """End server session `pid` while this event loop stands still: the service's socket
+    has been closed by the server, and nothing has read that yet."""
+    url = make_url(settings.database_url).set(drivername="postgresql")
+
+    async def terminate() -> None:
+        admin = await asyncpg.connect(url.render_as_string(hide_password=False))
+        try:
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+        finally:
+            await admin.close()
+
+    worker = threading.Thread(target=asyncio.run, args=(terminate(),))
+    worker.start()
+    worker.join()
+
+
+async def test_a_read_on_a_connection_the_server_just_closed_runs_again(
+    deployed: Database, settings: Settings
+) -> None:
+    """A restart or failover closes every pooled connection; the first read to meet one
+    is not lost: it runs once more, on a new connection."""
+
+    async def backend_pid(connection: AsyncConnection) -> int:
+        return int(await connection.scalar(text("SELECT pg_backend_pid()")) or 0)
+
+    before = await deployed.read(backend_pid)
+    _terminate_blocking(settings, before)
+
+    after = await deployed.read(backend_pid)
+
+    assert after != before

@@ -136,7 +136,7 @@ async def get_current_user(
     token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> User:
     """The same user as a `User` of the request's unit of work: what a route that changes
-    it, or follows its relationships, needs. It costs the unit of work an extra query."""
+    it, or follows its relationships, needs. Its query runs in the request's transaction."""
     claims = _claims(token, settings)
     user = await UserRepository(session).get(claims.subject)
     return _admit(user, claims)

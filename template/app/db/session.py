@@ -1,6 +1,5 @@
 """Engine and session factory, built when the app starts (never at import)."""
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -17,7 +16,6 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
-from sqlalchemy.util import await_only
 
 from app.core.config import Settings
 from app.db.pool import FairQueuePool
@@ -62,13 +60,12 @@ def _replace_closed_connections(engine: AsyncEngine) -> None:
     """Check out only connections the server has not closed (a restart, a failover,
     `pg_terminate_backend`): asyncpg notices the closed socket itself, with no round trip.
 
-    It notices when the event loop reads the socket's end, which may still be waiting in
-    the loop's queue when a request arrives: one turn of the loop first lets it happen.
+    It notices only once the event loop has read the socket's end; a connection closed a
+    moment before may still pass, and `Database.read` runs a read that meets one again.
     """
 
     @event.listens_for(engine.sync_engine, "checkout")
     def _on_checkout(_dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        await_only(asyncio.sleep(0))
         if record.driver_connection.is_closed():
             # The pool discards this connection and checks out another (or opens one).
             raise DisconnectionError("the server closed this connection")

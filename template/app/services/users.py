@@ -72,24 +72,24 @@ class UserService:
             await self.users.flush()
         return user
 
-    async def change_password(self, user: Account, data: PasswordChange) -> None:
+    async def change_password(self, account: Account, data: PasswordChange) -> None:
         """Set a new password; every refresh and access token issued so far dies."""
         await self.users.release_connection()
-        checked_hash = user.hashed_password
+        checked_hash = account.hashed_password
         if not await verify_password(data.current_password, checked_hash):
             raise Forbidden(WRONG_PASSWORD)
         new_hash = await hash_password(data.new_password, self.settings.bcrypt_rounds)
-        current = await self._lock_unchanged(user, checked_hash)
+        current = await self._lock_unchanged(account, checked_hash)
         current.hashed_password = new_hash
         await self.users.flush()
         await self._end_sessions(current)
 
-    async def change_email(self, user: Account, data: EmailChange) -> User:
+    async def change_email(self, account: Account, data: EmailChange) -> User:
         await self.users.release_connection()
-        checked_hash = user.hashed_password
+        checked_hash = account.hashed_password
         if not await verify_password(data.current_password, checked_hash):
             raise Forbidden(WRONG_PASSWORD)
-        current = await self._lock_unchanged(user, checked_hash)
+        current = await self._lock_unchanged(account, checked_hash)
         await self._set_email(current, data.email)
         return current
 

@@ -37,13 +37,13 @@ async def create_user(body: UserCreate, users: UserServiceDep) -> User:
 # The ids are matched as UUIDs ({user_id:uuid}): "/users/me" is never taken for an id, so
 # its unsupported methods are a 405, and a malformed id is a 404, like any unknown user.
 @router.get("/me", response_model=UserRead, summary="Your profile")
-async def read_me(user: CurrentAccount) -> Account:
-    return user
+async def read_me(account: CurrentAccount) -> Account:
+    return account
 
 
 @router.patch("/me", response_model=UserRead, summary="Change your name")
-async def update_me(body: UserUpdateMe, user: CurrentAccount, users: UserServiceDep) -> User:
-    return await users.update_me(user, body)
+async def update_me(body: UserUpdateMe, account: CurrentAccount, users: UserServiceDep) -> User:
+    return await users.update_me(account, body)
 
 
 @router.put(
@@ -54,9 +54,9 @@ async def update_me(body: UserUpdateMe, user: CurrentAccount, users: UserService
     summary="Change your password; every session ends, this one included",
 )
 async def change_password(
-    body: PasswordChange, user: CurrentAccount, users: UserServiceDep
+    body: PasswordChange, account: CurrentAccount, users: UserServiceDep
 ) -> None:
-    await users.change_password(user, body)
+    await users.change_password(account, body)
 
 
 @router.put(
@@ -66,8 +66,8 @@ async def change_password(
     responses=problem_responses(403, 409),
     summary="Change your e-mail address",
 )
-async def change_email(body: EmailChange, user: CurrentAccount, users: UserServiceDep) -> User:
-    return await users.change_email(user, body)
+async def change_email(body: EmailChange, account: CurrentAccount, users: UserServiceDep) -> User:
+    return await users.change_email(account, body)
 
 
 @router.get("", response_model=UserPage, summary="List users in id order (superusers)")
