@@ -4,7 +4,6 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +23,6 @@ from tests.helpers import (
 
 # A user's feature for the update tests to copy into rendered projects: not tests of this repo.
 collect_ignore = ["user_edits"]
-
-# Every `uv lock` of this run (copies, an update's renders of both releases, the bench)
-# resolves as of the run's start: a package released mid-run would otherwise lock one
-# render differently from the next, and an update test would see a uv.lock conflict the
-# template did not cause. uv records the instant in uv.lock, and every later `uv sync
-# --locked` of the run inherits the same variable.
-os.environ.setdefault(
-    "UV_EXCLUDE_NEWER", datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
