@@ -20,6 +20,9 @@ class DerivedValues(ContextHook):
         store = context.get("rate_limit_store")
         if store is not None:
             context["use_redis"] = store == "redis"
+        tracing = context.get("tracing")
+        if tracing is not None:
+            context["use_tracing"] = tracing == "opentelemetry"
         origins = context.get("cors_origins")
         if isinstance(origins, list):
             context["cors_origins_list"] = [str(origin) for origin in origins]

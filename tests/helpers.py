@@ -35,12 +35,16 @@ STARTUP_TIMEOUT = 30.0
 # The bearer token of /metrics, which production requires.
 METRICS_TOKEN = "metrics-token-of-the-template-tests"
 
-# The variants the deep tests install, by test id: the defaults, and one that adds Redis and
-# replaces the CORS origins (the rendered suite sends a real preflight for each origin).
+# The variants the deep tests install, by test id: the defaults (no Redis, no tracing, Railway),
+# and one that turns every option the other way: Redis, OpenTelemetry, Kubernetes, and CORS
+# origins replaced (the rendered suite sends a real preflight for each origin). Two installs
+# cover every option's both sides.
 DEEP_VARIANTS: dict[str, dict[str, Any]] = {
     "default": {},
-    "redis+custom-cors": {
+    "everything": {
         "rate_limit_store": "redis",
+        "tracing": "opentelemetry",
+        "deploy_platform": "kubernetes",
         "cors_origins": ["https://app.example.com", "http://localhost:5173"],
     },
 }
@@ -188,14 +192,19 @@ class Service:
                 raise
 
 
-def start(project: InstalledProject, log: Path, **settings: str) -> subprocess.Popen[bytes]:
-    """Run scripts/start.sh as the image does: the project's .venv first on PATH."""
+def start(
+    project: InstalledProject,
+    log: Path,
+    command: Sequence[str] = ("scripts/start.sh",),
+    **settings: str,
+) -> subprocess.Popen[bytes]:
+    """Run a command as the image does (scripts/start.sh unless told): .venv first on PATH."""
     venv = project.path / ".venv"
     env = project.env(VIRTUAL_ENV=str(venv), **settings)
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
     with log.open("wb") as output:
         return subprocess.Popen(
-            ["scripts/start.sh"],
+            list(command),
             cwd=project.path,
             env=env,
             stdin=subprocess.DEVNULL,

@@ -41,7 +41,7 @@ STORES = ("memory", "redis")
 # The jobs that need the database (and Redis): their commands run here against the real services.
 SERVICE_JOBS = ("test", "migrations")
 # A variant with Redis, so that the Redis service and its URL are exercised too.
-SERVICE_VARIANT = "redis+custom-cors"
+SERVICE_VARIANT = "everything"
 # Variables this machine provides otherwise: its only Python is the installed project's, and
 # one shared uv cache serves every project of the run, hard-linked (GitLab's cache folder
 # needs copies; how files reach .venv changes nothing the job checks).

@@ -80,7 +80,7 @@ def test_fresh_render_has_a_current_lock(store: str, render: Render, uv_cache_di
 
 
 @pytest.mark.deep
-@pytest.mark.parametrize("variant", ["default", "redis+custom-cors"])
+@pytest.mark.parametrize("variant", ["default", "everything"])
 def test_locked_runtime_install_serves_the_app(
     variant: str,
     installed_project: Callable[[str], InstalledProject],

@@ -192,7 +192,7 @@ def test_a_redis_outage_is_503_on_limited_routes_only(
     installed_project: Install, database: str, tmp_path: Any
 ) -> None:
     with relay_to(*target_of(REDIS_URL)) as relay:
-        project = installed_project("redis+custom-cors")
+        project = installed_project("everything")
         service = serve(
             project,
             tmp_path,

@@ -1,0 +1,136 @@
+"""Tracing as deployed: the service, started by its real command, exports its spans over
+OTLP/HTTP to a receiver this test runs on loopback."""
+
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.api_calls import log_in, sign_up
+from tests.helpers import (
+    REDIS_URL,
+    InstalledProject,
+    random_secret_key,
+    start_production,
+    stop,
+    wait_until_live,
+)
+
+pytestmark = pytest.mark.deep
+
+# The batch processor's delay, in milliseconds: spans leave within a fraction of a second.
+EXPORT_DELAY_MS = "100"
+ARRIVAL_SECONDS = 15
+
+
+@dataclass
+class Export:
+    path: str
+    content_type: str
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """An OTLP/HTTP endpoint: it keeps every POST and answers 200 with an empty message."""
+
+    url: str
+    exports: list[Export] = field(default_factory=list)
+
+    def wait_for(self, *parts: bytes) -> list[Export]:
+        """The exports so far, once their protobuf bodies hold all of `parts` between them
+        (strings are raw UTF-8 there; a batch may end before a request's last span)."""
+        deadline = time.monotonic() + ARRIVAL_SECONDS
+        while time.monotonic() < deadline:
+            exports = list(self.exports)
+            received = b"".join(export.body for export in exports)
+            if all(part in received for part in parts):
+                return exports
+            time.sleep(0.1)
+        missing = [part for part in parts if part not in b"".join(e.body for e in self.exports)]
+        pytest.fail(f"{missing} not exported within {ARRIVAL_SECONDS} s")
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    exports: list[Export] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            exports.append(Export(self.path, self.headers.get("Content-Type", ""), body))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-protobuf")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:  # quiet: the test reports what matters
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield Receiver(f"http://127.0.0.1:{server.server_address[1]}", exports)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def slug(project: InstalledProject) -> str:
+    """The project's slug, the service name its spans carry unless OTEL_SERVICE_NAME says."""
+    answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
+    return str(answers["project_slug"])
+
+
+def test_spans_of_requests_sql_and_redis_reach_the_collector(
+    installed_project: Callable[[str], InstalledProject],
+    fresh_database: str,
+    receiver: Receiver,
+    tmp_path: Path,
+) -> None:
+    project = installed_project("everything")  # tracing=opentelemetry, rate limits in Redis
+    service = start_production(
+        project,
+        tmp_path / "service.log",
+        fresh_database,
+        random_secret_key(),
+        REDIS_URL=REDIS_URL,
+        RATE_LIMIT_KEY_PREFIX=f"tracing-{secrets.token_hex(4)}",
+        OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url,
+        OTEL_BSP_SCHEDULE_DELAY=EXPORT_DELAY_MS,
+    )
+    trace_id = secrets.token_hex(16)
+    try:
+        wait_until_live(service)
+        with service.client() as client:
+            email, _ = sign_up(client)
+            traceparent = f"00-{trace_id}-{secrets.token_hex(8)}-01"
+            client.headers["traceparent"] = traceparent
+            log_in(client, email)
+        # One request's trace: the caller's trace id (raw bytes in protobuf), the route's
+        # span, its statements and its Redis commands, under the service's name.
+        exports = receiver.wait_for(
+            bytes.fromhex(trace_id),
+            b"POST /api/v1/auth/token",
+            b"db.statement",
+            b"SELECT",
+            b"EVALSHA",
+            slug(project).encode(),
+        )
+        assert {(export.path, export.content_type) for export in exports} == {
+            ("/v1/traces", "application/x-protobuf")
+        }
+        # The log lines of the login name the same trace (written within FLUSH_SECONDS).
+        deadline = time.monotonic() + ARRIVAL_SECONDS
+        while f'"trace_id": "{trace_id}"' not in service.log.read_text():
+            assert time.monotonic() < deadline, service.log.read_text()
+            time.sleep(0.1)
+    finally:
+        stop(service.process)
