@@ -1,7 +1,9 @@
 """Tracing as deployed: the service, started by its real command, exports its spans over
 OTLP/HTTP to a receiver this test runs on loopback."""
 
+import re
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -16,13 +18,17 @@ from tests.api_calls import log_in, sign_up
 from tests.helpers import (
     REDIS_URL,
     InstalledProject,
+    Render,
     random_secret_key,
+    run,
     start_production,
     stop,
     wait_until_live,
 )
 
-pytestmark = pytest.mark.deep
+# The template's own environment, where check-jsonschema is installed.
+TOOLS = Path(sys.executable).parent
+OPENTELEMETRY_FILES = ("app/core/tracing.py", "tests/test_tracing.py")
 
 # The batch processor's delay, in milliseconds: spans leave within a fraction of a second.
 EXPORT_DELAY_MS = "100"
@@ -89,6 +95,7 @@ def slug(project: InstalledProject) -> str:
     return str(answers["project_slug"])
 
 
+@pytest.mark.deep
 def test_spans_of_requests_sql_and_redis_reach_the_collector(
     installed_project: Callable[[str], InstalledProject],
     fresh_database: str,
@@ -134,3 +141,37 @@ def test_spans_of_requests_sql_and_redis_reach_the_collector(
             time.sleep(0.1)
     finally:
         stop(service.process)
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_only_the_tracing_render_depends_on_opentelemetry(store: str, render: Render) -> None:
+    plain = render(rate_limit_store=store)
+    traced = render(rate_limit_store=store, tracing="opentelemetry")
+    for name in ("pyproject.toml", "app/main.py"):
+        assert "opentelemetry" not in (plain / name).read_text().lower(), name
+    assert not [name for name in OPENTELEMETRY_FILES if (plain / name).exists()]
+    # FastAPI itself requires opentelemetry-api (its calls are no-ops without an SDK);
+    # nothing that records or exports a span is installed.
+    locked = re.findall(r'^name = "(opentelemetry-[^"]+)"$', (plain / "uv.lock").read_text(), re.M)
+    assert set(locked) <= {"opentelemetry-api"}, locked
+    assert all((traced / name).is_file() for name in OPENTELEMETRY_FILES)
+    dependencies = (traced / "pyproject.toml").read_text()
+    assert "opentelemetry-exporter-otlp-proto-http" in dependencies
+    assert ("opentelemetry-instrumentation-redis" in dependencies) == (store == "redis")
+
+
+@pytest.mark.parametrize("tracing", ["none", "opentelemetry"])
+def test_compose_offers_a_trace_viewer_behind_a_profile(tracing: str, render: Render) -> None:
+    project = render(tracing=tracing)
+    schema = ["--builtin-schema", "vendor.compose-spec"]
+    run([str(TOOLS / "check-jsonschema"), *schema, "docker-compose.yml"], cwd=project, timeout=60)
+    services = yaml.safe_load((project / "docker-compose.yml").read_text())["services"]
+    environment = services["app"]["environment"]
+    if tracing == "none":
+        assert "jaeger" not in services
+        assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in environment
+        return
+    # Off unless asked for: a plain `docker compose up` starts no viewer and exports nothing.
+    assert services["jaeger"]["profiles"] == ["tracing"]
+    assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"
+    assert "16686:16686" in services["jaeger"]["ports"]
