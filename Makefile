@@ -1,6 +1,6 @@
 # Development tasks for the template itself; `make help` lists them.
 .DEFAULT_GOAL := help
-.PHONY: help install test test-fast lint format render bench bench-smoke
+.PHONY: help install test test-fast lint format render bench bench-smoke bench-tracing
 
 # Where `make render` writes a project rendered with the default answers.
 DEST ?= /tmp/rendered-service
@@ -30,6 +30,9 @@ bench: ## Measure the rendered service against its baselines (about 10 minutes; 
 
 bench-smoke: ## Every step of the bench for a second: proves it runs, measures nothing
 	uv run python -m bench.run --smoke
+
+bench-tracing: ## What tracing=opentelemetry costs, off and exporting (about 4 minutes)
+	uv run python -m bench.tracing
 
 # The absolute source path lets `copier update` work from $(DEST). --vcs-ref HEAD renders the
 # working tree, uncommitted changes included (copier warns), not the newest release tag;

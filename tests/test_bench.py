@@ -17,3 +17,13 @@ def test_the_bench_runs_end_to_end_in_smoke_mode(uv_cache_dir: Path) -> None:
     result = run([sys.executable, "-m", "bench.run", "--smoke"], cwd=TEMPLATE_ROOT, env=env)
     for section in ("Small tables", "Big tables", "Memory of the worker", "Targets"):
         assert section in result.stdout, result.stdout
+
+
+def test_the_tracing_bench_runs_end_to_end_in_smoke_mode(uv_cache_dir: Path) -> None:
+    env = project_env(
+        uv_cache_dir, PYTHONPATH=str(TEMPLATE_ROOT), TEST_DATABASE_URL=ADMIN_DATABASE_URL
+    )
+    result = run([sys.executable, "-m", "bench.tracing", "--smoke"], cwd=TEMPLATE_ROOT, env=env)
+    for line in ("tracing, no endpoint / default render", "tracing, exporting / default render"):
+        assert result.stdout.count(line) == 2, result.stdout  # /users/me and /health/live
+    assert "Answers that were not 2xx, or failed: 0" in result.stdout, result.stdout
