@@ -18,6 +18,9 @@ import httpx
 import pytest
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
+# The template's own environment: the command-line tools the tests run (hadolint,
+# check-jsonschema, kubernetes-validate) are installed there.
+TOOLS = Path(sys.executable).parent
 # What copier reads from this repository: a release of the template is these paths.
 TEMPLATE_FILES = ("copier.yml", "extensions", "upgrades", "template")
 

@@ -4,7 +4,6 @@ import ast
 import json
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import yaml
 
 from tests.helpers import (
     STARTUP_TIMEOUT,
+    TOOLS,
     InstalledProject,
     Render,
     Service,
@@ -30,8 +30,6 @@ from tests.helpers import (
 
 PYTHON_VERSIONS = ["3.14", "3.13", "3.12", "3.11"]
 STORES = ["memory", "redis"]
-# Tools of this repository's .venv, beside the interpreter running the tests.
-TOOLS = Path(sys.executable).parent
 
 
 @pytest.mark.parametrize("python_version", PYTHON_VERSIONS)

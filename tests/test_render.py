@@ -88,8 +88,20 @@ EXPECTED: dict[str, Expected] = {
     "ci_provider=github": Expected(present=GITHUB_FILES, absent=GITLAB_FILES),
     "ci_provider=gitlab": Expected(present=GITLAB_FILES, absent=(".github",)),
     "ci_provider=none": Expected(absent=(".github", *GITLAB_FILES)),
-    "deploy_platform=railway": Expected(present=("railway.json",)),
-    "deploy_platform=none": Expected(absent=("railway.json",)),
+    "deploy_platform=railway": Expected(present=("railway.json",), absent=("deploy",)),
+    "deploy_platform=kubernetes": Expected(
+        present=("deploy/kubernetes/kustomization.yaml", "deploy/kubernetes-ingress/ingress.yaml"),
+        absent=("railway.json",),
+    ),
+    "deploy_platform=none": Expected(absent=("railway.json", "deploy")),
+    "tracing=none": Expected(
+        absent=("app/core/tracing.py", "tests/test_tracing.py"),
+        lacks={"pyproject.toml": "opentelemetry", "docker-compose.yml": "jaeger"},
+    ),
+    "tracing=opentelemetry": Expected(
+        present=("app/core/tracing.py", "tests/test_tracing.py"),
+        contains={"pyproject.toml": "opentelemetry-sdk", "docker-compose.yml": "jaeger"},
+    ),
 }
 
 # Jinja that survived rendering: `{{ name`, `{%` or `[[ name ]]`. Not `${{` (a GitHub Actions

@@ -3,7 +3,6 @@ OTLP/HTTP to a receiver this test runs on loopback."""
 
 import re
 import secrets
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +16,7 @@ import yaml
 from tests.api_calls import log_in, sign_up
 from tests.helpers import (
     REDIS_URL,
+    TOOLS,
     InstalledProject,
     Render,
     random_secret_key,
@@ -26,8 +26,6 @@ from tests.helpers import (
     wait_until_live,
 )
 
-# The template's own environment, where check-jsonschema is installed.
-TOOLS = Path(sys.executable).parent
 OPENTELEMETRY_FILES = ("app/core/tracing.py", "tests/test_tracing.py")
 
 # The batch processor's delay, in milliseconds: spans leave within a fraction of a second.

@@ -1,0 +1,521 @@
+"""The Kubernetes manifests (deploy_platform=kubernetes): valid, complete, free of secrets,
+consistent with the image and the app, and their commands run here as three pods would."""
+
+import ast
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.helpers import (
+    METRICS_TOKEN,
+    REDIS_URL,
+    STARTUP_TIMEOUT,
+    TOOLS,
+    InstalledProject,
+    Render,
+    Service,
+    free_port,
+    production_settings,
+    random_secret_key,
+    run,
+    start,
+    stop,
+    wait_until_live,
+)
+
+# The oldest release the manifests target (every field they use is stable since 1.31) and the
+# newest the validator knows; kubernetes-validate ships the schemas of both: this runs offline.
+KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
+STORES = ("memory", "redis")
+BASE = Path("deploy/kubernetes")
+OVERLAY = Path("deploy/kubernetes-ingress")
+# In the base's folder for users to read, never applied with it.
+SECRET_EXAMPLE = "secret.example.yaml"
+SERVICE_MONITOR_EXAMPLE = "servicemonitor.example.yaml"
+EXAMPLES = {SECRET_EXAMPLE, SERVICE_MONITOR_EXAMPLE}
+# The variables that carry secrets: from the Secret by key, never written in a manifest.
+SECRET_VARIABLES = {"SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN"}
+PLACEHOLDER = "REPLACE_ME"
+
+
+def render_kubernetes(render: Render, store: str) -> Path:
+    # The memory store is the default: the same answers as test_render's case, the same render.
+    return render(
+        deploy_platform="kubernetes", **({} if store == "memory" else {"rate_limit_store": store})
+    )
+
+
+def slug(project: Path) -> str:
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return str(answers["project_slug"])
+
+
+def secret_variables(store: str) -> set[str]:
+    return SECRET_VARIABLES | ({"REDIS_URL"} if store == "redis" else set())
+
+
+def load(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(path.read_text())
+    return document
+
+
+def settings_file(project: Path) -> dict[str, str]:
+    """The plain settings the kustomization turns into a ConfigMap: KEY=VALUE lines."""
+    settings = {}
+    for line in (project / BASE / "settings.env").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, value = line.partition("=")
+            settings[name] = value
+    return settings
+
+
+def pod_specs(project: Path) -> dict[str, dict[str, Any]]:
+    """The pod templates of the base, by the file that holds them."""
+    deployment = load(project / BASE / "deployment.yaml")
+    cron_job = load(project / BASE / "purge-tokens.yaml")
+    return {
+        "deployment.yaml": deployment["spec"]["template"]["spec"],
+        "purge-tokens.yaml": cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+    }
+
+
+def containers(pod: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield from pod.get("initContainers", [])
+    yield from pod["containers"]
+
+
+def api_container(project: Path) -> dict[str, Any]:
+    (container,) = pod_specs(project)["deployment.yaml"]["containers"]
+    return container
+
+
+def pod_annotations(project: Path) -> dict[str, str]:
+    template = load(project / BASE / "deployment.yaml")["spec"]["template"]
+    annotations: dict[str, str] = template["metadata"]["annotations"]
+    return annotations
+
+
+def dockerfile_value(project: Path, pattern: str) -> str:
+    match = re.search(pattern, (project / "Dockerfile").read_text(), re.MULTILINE)
+    assert match, f"the Dockerfile has no line matching {pattern!r}"
+    return match.group(1)
+
+
+def image_command(project: Path) -> list[str]:
+    """The Dockerfile's CMD in exec form: what a container without `command` runs."""
+    command: list[str] = json.loads(dockerfile_value(project, r"^CMD (\[.*\])$"))
+    return command
+
+
+def health_routes(project: Path) -> set[str]:
+    """The GET paths app/api/health.py declares: its router's prefix and each decorator's path."""
+    tree = ast.parse((project / "app/api/health.py").read_text())
+    prefix, paths = "", []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "APIRouter":
+            prefix = next(
+                ast.literal_eval(keyword.value)
+                for keyword in node.keywords
+                if keyword.arg == "prefix"
+            )
+        if isinstance(node, ast.AsyncFunctionDef | ast.FunctionDef):
+            paths += [
+                ast.literal_eval(decorator.args[0])
+                for decorator in node.decorator_list
+                if isinstance(decorator, ast.Call) and ast.unparse(decorator.func) == "router.get"
+            ]
+    return {prefix + path for path in paths}
+
+
+def metrics_path(project: Path) -> str:
+    module = (project / "app/api/metrics.py").read_text()
+    match = re.search(r'^METRICS_PATH = "(.+)"$', module, re.MULTILINE)
+    assert match, "app/api/metrics.py names no METRICS_PATH"
+    return match.group(1)
+
+
+def looks_secret(text: str) -> list[str]:
+    """What in `text` looks like a secret value: a URL with credentials, a PostgreSQL or Redis
+    URL at all, a long random token (mixed case and digits, as secrets.token_urlsafe writes)."""
+    found = re.findall(
+        r"\S*://[^/\s@]*@\S*|\b(?:postgres|postgresql|rediss?)(?:\+\w+)?://\S*", text
+    )
+    found += [
+        word
+        for word in re.findall(r"[A-Za-z0-9_-]{24,}", text)
+        if re.search(r"\d", word) and re.search(r"[A-Z]", word) and re.search(r"[a-z]", word)
+    ]
+    return found
+
+
+def validate(*paths: Path, version: str) -> None:
+    """kubernetes-validate --strict: an unknown field or a wrong type fails, with its report."""
+    __tracebackhide__ = True
+    command = [str(TOOLS / "kubernetes-validate"), "--strict", "--quiet", "-k", version]
+    run([*command, *map(str, paths)], cwd=paths[0].parent, timeout=120)
+
+
+# --- Valid, complete, and only where asked for ------------------------------------------------
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_manifests_are_valid_kubernetes(version: str, render: Render) -> None:
+    manifests = [
+        path
+        for store in STORES
+        for folder in (BASE, OVERLAY)
+        for path in sorted((render_kubernetes(render, store) / folder).glob("*.yaml"))
+        if path.name != SERVICE_MONITOR_EXAMPLE  # a CRD's kind, unknown to the validator
+    ]
+    validate(*manifests, version=version)
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_kustomizations_list_every_manifest(store: str, render: Render) -> None:
+    project = render_kubernetes(render, store)
+    for folder in (BASE, OVERLAY):
+        kustomization = load(project / folder / "kustomization.yaml")
+        listed = list(kustomization["resources"])
+        for generator in kustomization.get("configMapGenerator", []):
+            listed += generator.get("envs", []) + generator.get("files", [])
+        for entry in listed:
+            # A file of the folder, or another folder's kustomization (the overlay's base).
+            target = project / folder / entry
+            assert target.is_file() or (target / "kustomization.yaml").is_file(), entry
+        files = {path.name for path in (project / folder).iterdir() if path.is_file()}
+        own = files - {"kustomization.yaml"} - EXAMPLES
+        assert own == {entry for entry in listed if "/" not in entry}, folder
+    assert {path.name for path in (project / BASE).iterdir()} >= EXAMPLES
+    assert "../kubernetes" in load(project / OVERLAY / "kustomization.yaml")["resources"]
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_kustomize_builds_what_kubectl_applies(store: str, render: Render, tmp_path: Path) -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed: its kustomize builds what `apply -k` applies")
+    project = render_kubernetes(render, store)
+    kustomization = load(project / BASE / "kustomization.yaml")
+    (image,) = kustomization["images"]
+    built = []
+    for folder in (BASE, OVERLAY):
+        output = tmp_path / f"{folder.name}.yaml"
+        run([kubectl, "kustomize", str(project / folder), "-o", str(output)], cwd=project)
+        objects = {
+            document["kind"]: document for document in yaml.safe_load_all(output.read_text())
+        }
+        expected = {"ConfigMap", "Service", "Deployment", "CronJob"}
+        expected |= {"HorizontalPodAutoscaler", "PodDisruptionBudget"}
+        assert set(objects) == expected | ({"Ingress"} if folder == OVERLAY else set())
+        config_map = objects["ConfigMap"]["metadata"]["name"]
+        assert config_map != kustomization["configMapGenerator"][0]["name"], "no content hash"
+        pods = [
+            objects["Deployment"]["spec"]["template"]["spec"],
+            objects["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+        ]
+        for container in (container for pod in pods for container in containers(pod)):
+            assert container["image"] == f"{image['newName']}:{image['newTag']}"
+            assert [source["configMapRef"]["name"] for source in container["envFrom"]] == [
+                config_map
+            ]
+        for document in objects.values():
+            assert document["metadata"]["labels"]["app.kubernetes.io/part-of"] == slug(project)
+        selector = objects["Deployment"]["spec"]["selector"]["matchLabels"]
+        assert "app.kubernetes.io/part-of" not in selector, "labels that may change in a selector"
+        built.append(output)
+    for version in KUBERNETES_VERSIONS:
+        validate(*built, version=version)
+
+
+@pytest.mark.parametrize("platform", ["railway", "kubernetes", "none"])
+def test_only_kubernetes_renders_the_manifests(platform: str, render: Render) -> None:
+    project = render(deploy_platform=platform)
+    assert (project / "deploy").exists() == (platform == "kubernetes")
+    assert (project / "railway.json").exists() == (platform == "railway")
+    readme = (project / "README.md").read_text()
+    assert ("## Deploy on Kubernetes" in readme) == (platform == "kubernetes")
+
+
+# --- Secrets --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_secrets_come_from_the_secret_by_key(store: str, render: Render) -> None:
+    project = render_kubernetes(render, store)
+    example = load(project / BASE / SECRET_EXAMPLE)
+    for file, pod in pod_specs(project).items():
+        for container in containers(pod):
+            where = f"{file}: {container['name']}"
+            references = {
+                entry["name"]: entry["valueFrom"]["secretKeyRef"]
+                for entry in container["env"]
+                if "secretKeyRef" in entry.get("valueFrom", {})
+            }
+            assert set(references) == secret_variables(store), where
+            for variable, reference in references.items():
+                assert reference == {"name": example["metadata"]["name"], "key": variable}, where
+            assert [entry for entry in container["env"] if "value" in entry] == [], where
+    settings = settings_file(project)
+    assert not set(settings) & (SECRET_VARIABLES | {"REDIS_URL", "SUPERUSER_PASSWORD"})
+    assert not [name for name in settings if re.search("SECRET|TOKEN|PASSWORD", name)]
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_no_secret_value_in_the_base(store: str, render: Render) -> None:
+    project = render_kubernetes(render, store)
+    applied = [path for path in (project / BASE).iterdir() if path.name not in EXAMPLES]
+    applied += list((project / OVERLAY).iterdir())
+    found = {path.name: looks_secret(path.read_text()) for path in applied}
+    assert {name: values for name, values in found.items() if values} == {}
+    kinds = {load(path).get("kind") for path in applied if path.suffix == ".yaml"}
+    assert "Secret" not in kinds
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_example_secret_has_placeholders_for_exactly_the_keys_read(
+    store: str, render: Render
+) -> None:
+    project = render_kubernetes(render, store)
+    example = load(project / BASE / SECRET_EXAMPLE)
+    assert example["kind"] == "Secret" and "data" not in example
+    assert example["stringData"] == dict.fromkeys(secret_variables(store), PLACEHOLDER)
+    # The README's command creates exactly these keys.
+    readme = (project / "README.md").read_text()
+    command = re.search(r"kubectl create secret generic .*?(?=\n```)", readme, re.DOTALL)
+    assert command, "the README does not say how to create the Secret"
+    assert set(re.findall(r"--from-literal=(\w+)=", command.group())) == secret_variables(store)
+
+
+def test_service_monitor_example_sends_the_metrics_token(render: Render) -> None:
+    project = render_kubernetes(render, "memory")
+    monitor = load(project / BASE / SERVICE_MONITOR_EXAMPLE)
+    service = load(project / BASE / "service.yaml")
+    assert monitor["kind"] == "ServiceMonitor"
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert endpoint["port"] in {port["name"] for port in service["spec"]["ports"]}
+    assert endpoint["path"] == metrics_path(project)
+    credentials = endpoint["authorization"]["credentials"]
+    secret = load(project / BASE / SECRET_EXAMPLE)
+    assert credentials == {"name": secret["metadata"]["name"], "key": "METRICS_TOKEN"}
+    assert credentials["key"] in secret["stringData"]
+
+
+# --- The pods: locked down, probed on real routes, stopped without dropping requests ---------
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_pods_run_locked_down(store: str, render: Render) -> None:
+    project = render_kubernetes(render, store)
+    app_uid = int(dockerfile_value(project, r"^ARG APP_UID=(\d+)$"))
+    for file, pod in pod_specs(project).items():
+        assert pod["automountServiceAccountToken"] is False, file
+        assert pod["securityContext"] == {
+            "runAsNonRoot": True,
+            "runAsUser": app_uid,
+            "runAsGroup": app_uid,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }, file
+        scratch = {volume["name"] for volume in pod["volumes"] if "emptyDir" in volume}
+        for container in containers(pod):
+            where = f"{file}: {container['name']}"
+            assert container["securityContext"] == {
+                "allowPrivilegeEscalation": False,
+                "readOnlyRootFilesystem": True,
+                "runAsNonRoot": True,
+                "runAsUser": app_uid,
+                "runAsGroup": app_uid,
+                "capabilities": {"drop": ["ALL"]},
+            }, where
+            # The root filesystem is read-only: /tmp is the one place to write.
+            mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+            assert mounts.get("/tmp") in scratch, where
+            resources = container["resources"]
+            assert set(resources["requests"]) == set(resources["limits"]) == {"cpu", "memory"}
+
+
+def test_probes_ask_routes_the_app_serves(render: Render) -> None:
+    project = render_kubernetes(render, "memory")
+    container = api_container(project)
+    routes = health_routes(project)
+    assert routes == {"/health", "/health/live"}, "the health routes changed: review the probes"
+    probes = {
+        probe: container[probe]["httpGet"]
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe")
+    }
+    assert probes["readinessProbe"]["path"] == "/health"  # the database (and Redis) answer
+    assert probes["livenessProbe"]["path"] == probes["startupProbe"]["path"] == "/health/live"
+    ports = {port["name"] for port in container["ports"]}
+    assert all(probe["port"] in ports for probe in probes.values())
+    assert pod_annotations(project)["prometheus.io/path"] == metrics_path(project)
+
+
+def test_container_port_is_the_image_port(render: Render) -> None:
+    project = render_kubernetes(render, "memory")
+    (port,) = api_container(project)["ports"]
+    exposed = int(dockerfile_value(project, r"^EXPOSE (\d+)$"))
+    assert port["containerPort"] == exposed == int(dockerfile_value(project, r"PORT=(\d+)"))
+    assert int(settings_file(project)["PORT"]) == exposed
+    assert int(pod_annotations(project)["prometheus.io/port"]) == exposed
+    (service_port,) = load(project / BASE / "service.yaml")["spec"]["ports"]
+    assert service_port["targetPort"] == port["name"]
+
+
+def test_a_rollout_drops_no_request(render: Render) -> None:
+    project = render_kubernetes(render, "memory")
+    deployment = load(project / BASE / "deployment.yaml")
+    pod = deployment["spec"]["template"]["spec"]
+    container = api_container(project)
+    pause_command = container["lifecycle"]["preStop"]["exec"]["command"]
+    assert pause_command[0] == "sleep"
+    start_script = (project / "scripts/start.sh").read_text()
+    match = re.search(r"--timeout-graceful-shutdown (\d+)", start_script)
+    assert match, "scripts/start.sh no longer bounds its drain"
+    drain = int(match.group(1))
+    assert pod["terminationGracePeriodSeconds"] >= int(pause_command[1]) + drain
+    assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxUnavailable": 0, "maxSurge": 1}
+    # The autoscaler owns the count; a `replicas` here would undo its work on every apply.
+    assert "replicas" not in deployment["spec"]
+    autoscaler = load(project / BASE / "autoscaler.yaml")["spec"]
+    assert autoscaler["minReplicas"] >= 2
+    assert autoscaler["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
+    # Migrations before the server, with the image's start command after them.
+    (migrate,) = pod["initContainers"]
+    assert migrate["command"] == ["python", "-m", "app.db.migrate"]
+    assert migrate["image"] == container["image"]
+    assert migrate["envFrom"] == container["envFrom"] and migrate["env"] == container["env"]
+    assert "command" not in container and "args" not in container
+    assert image_command(project) == ["scripts/start.sh"]
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_labels_and_references_agree(store: str, render: Render) -> None:
+    project = render_kubernetes(render, store)
+    objects = {
+        path.name: load(path)
+        for folder in (BASE, OVERLAY)
+        for path in (project / folder).glob("*.yaml")
+        if path.name != "kustomization.yaml"
+    }
+    for name, document in objects.items():
+        assert document["metadata"]["labels"]["app.kubernetes.io/name"] == slug(project), name
+        assert "namespace" not in document["metadata"], f"{name}: the user chooses the namespace"
+    deployment = objects["deployment.yaml"]
+    selector = deployment["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    assert objects["service.yaml"]["spec"]["selector"] == selector
+    assert objects["disruption-budget.yaml"]["spec"]["selector"]["matchLabels"] == selector
+    for constraint in deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]:
+        assert constraint["labelSelector"]["matchLabels"] == selector
+    backend = objects["ingress.yaml"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]
+    service = objects["service.yaml"]
+    assert backend["service"]["name"] == service["metadata"]["name"]
+    assert backend["service"]["port"]["name"] in {port["name"] for port in service["spec"]["ports"]}
+    kustomization = load(project / BASE / "kustomization.yaml")
+    assert "namespace" not in kustomization
+    (labels,) = kustomization["labels"]
+    assert labels["pairs"] == {"app.kubernetes.io/part-of": slug(project)}
+    assert not labels.get("includeSelectors"), "selectors cannot change after creation"
+    (image,) = kustomization["images"]
+    assert {
+        container["image"] for pod in pod_specs(project).values() for container in containers(pod)
+    } == {image["name"]}
+    config_map = kustomization["configMapGenerator"][0]["name"]
+    for pod in pod_specs(project).values():
+        for container in containers(pod):
+            assert container["envFrom"] == [{"configMapRef": {"name": config_map}}]
+
+
+# --- Three pods starting together, here -------------------------------------------------------
+
+
+def container_env(
+    container: dict[str, Any], settings: dict[str, str], secret: dict[str, str]
+) -> dict[str, str]:
+    """The variables a container gets: the ConfigMap's, then its own entries, secrets by key."""
+    env = dict(settings) if container.get("envFrom") else {}
+    for entry in container.get("env", []):
+        if "value" in entry:
+            env[entry["name"]] = entry["value"]
+        else:
+            env[entry["name"]] = secret[entry["valueFrom"]["secretKeyRef"]["key"]]
+    return env
+
+
+def wait_for_exit(process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    try:
+        status = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running after {timeout} s:\n{log.read_text()}")
+    assert status == 0, f"exited {status}:\n{log.read_text()}"
+
+
+@pytest.mark.deep
+def test_three_pods_starting_together_migrate_once_and_serve(
+    installed_project: Callable[[str], InstalledProject], fresh_database: str, tmp_path: Path
+) -> None:
+    project = installed_project("everything")  # deploy_platform=kubernetes, the Redis store
+    pod = pod_specs(project.path)["deployment.yaml"]
+    (migrate,) = pod["initContainers"]
+    (api,) = pod["containers"]
+    # Without `command`, a container runs the image's CMD.
+    commands = {
+        "migrate": migrate["command"],
+        "api": api.get("command") or image_command(project.path),
+    }
+    secret = production_settings(fresh_database, random_secret_key(), REDIS_URL=REDIS_URL)
+    settings = settings_file(project.path)
+    envs = {
+        container["name"]: container_env(container, settings, secret)
+        for container in (migrate, api)
+    }
+    readiness = api["readinessProbe"]["httpGet"]["path"]
+    metrics = pod_annotations(project.path)["prometheus.io/path"]
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        # Each pod runs its init container to completion, then its server; all three at once.
+        migrations = []
+        for number in (1, 2, 3):
+            log = tmp_path / f"pod-{number}-migrate.log"
+            process = start(project, log, commands["migrate"], **envs["migrate"])
+            processes.append(process)
+            migrations.append((process, log))
+        for process, log in migrations:
+            wait_for_exit(process, log, timeout=2 * STARTUP_TIMEOUT)
+        pods = []
+        for number in (1, 2, 3):
+            port = free_port()
+            log = tmp_path / f"pod-{number}-api.log"
+            env = {**envs["api"], "HOST": "127.0.0.1", "PORT": str(port)}
+            process = start(project, log, commands["api"], **env)
+            processes.append(process)
+            pods.append(Service(f"http://127.0.0.1:{port}", process, log))
+        for service in pods:
+            wait_until_live(service)
+            with service.client() as client:
+                for path in {readiness, "/health"}:
+                    response = client.get(path)
+                    assert response.status_code == 200, response.text
+                    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+                assert client.get(metrics).status_code == 401  # no token, no metrics
+                bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+                assert client.get(metrics, headers=bearer).status_code == 200
+        # Exactly one init container applied every revision; the servers found nothing to do.
+        revisions = len(list((project.path / "migrations/versions").glob("rev_*.py")))
+        upgrades = [log.read_text().count("Running upgrade") for _, log in migrations]
+        assert sorted(upgrades) == [0, 0, revisions], "\n".join(
+            log.read_text() for _, log in migrations
+        )
+        assert [service.log.read_text().count("Running upgrade") for service in pods] == [0, 0, 0]
+    finally:
+        for process in processes:
+            stop(process)
