@@ -87,6 +87,19 @@ class Bench:
         return result
 
 
+def render(destination: Path, **answers: str) -> None:
+    """The template's working tree, uncommitted changes included, rendered with `answers`."""
+    run_copy(
+        str(TEMPLATE_ROOT),
+        str(destination),
+        data=answers,
+        defaults=True,
+        unsafe=True,
+        quiet=True,
+        vcs_ref="HEAD",
+    )
+
+
 def median_result(results: list[Result]) -> Result:
     return Result(
         requests_per_second=statistics.median(r.requests_per_second for r in results),
@@ -130,14 +143,7 @@ def run_bench(bench: Bench, arguments: argparse.Namespace, cleanup: ExitStack) -
 
     started = time.monotonic()
     destination = bench.folder / "service"
-    run_copy(
-        str(TEMPLATE_ROOT),
-        str(destination),
-        defaults=True,
-        unsafe=True,
-        quiet=True,
-        vcs_ref="HEAD",
-    )
+    render(destination)
     copy_seconds = time.monotonic() - started
     cache = Path(os.environ.get("UV_CACHE_DIR", Path.home() / ".cache/uv"))
     project = InstalledProject(destination, cache)

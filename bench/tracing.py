@@ -19,13 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
-from copier import run_copy
 
 from bench import load
 from bench.load import Target
-from bench.run import RAISED_LIMIT, Bench, median_result, row
+from bench.run import RAISED_LIMIT, Bench, median_result, render, row
 from tests.helpers import (
-    TEMPLATE_ROOT,
     InstalledProject,
     Service,
     create_database,
@@ -66,15 +64,7 @@ def discarding_receiver() -> Iterator[str]:
 
 def install(folder: Path, name: str, **answers: str) -> InstalledProject:
     destination = folder / name
-    run_copy(
-        str(TEMPLATE_ROOT),
-        str(destination),
-        data=answers,
-        defaults=True,
-        unsafe=True,
-        quiet=True,
-        vcs_ref="HEAD",
-    )
+    render(destination, **answers)
     cache = Path(os.environ.get("UV_CACHE_DIR", Path.home() / ".cache/uv"))
     project = InstalledProject(destination, cache)
     project.run("uv", "sync", "--frozen")
