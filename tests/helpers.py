@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 import pytest
+import yaml
 
 TEMPLATE_ROOT = Path(__file__).resolve().parent.parent
 # The template's own environment: the command-line tools the tests run (hadolint,
@@ -133,6 +134,12 @@ def run(
             f"`{' '.join(command)}` in {cwd} exited {result.returncode}:\n{result.stdout}"
         )
     return result
+
+
+def answers(project: Path) -> dict[str, Any]:
+    """The answers a rendered project was made with (its .copier-answers.yml)."""
+    recorded: dict[str, Any] = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return recorded
 
 
 def database_url(name: str, scheme: str = "postgresql") -> str:

@@ -1,6 +1,8 @@
 """Boot the rendered service with its real start command and walk the auth flow over HTTP."""
 
 import secrets
+import socket
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +23,8 @@ from tests.helpers import (
 pytestmark = pytest.mark.deep
 
 PASSWORD = "Boot-test-passphrase-42!"
+# Longer than uvicorn's default keep-alive (5 s), shorter than the service's (75 s).
+IDLE_SECONDS = 6
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +101,16 @@ def test_auth_flow(service: Service) -> None:
         )
         assert logged_out.status_code == 204, logged_out.text
         assert refresh(client, third["refresh_token"]).status_code == 401
+
+
+def test_an_idle_connection_outlives_a_proxys_reuse(service: Service) -> None:
+    """A connection idle for longer than uvicorn's default keep-alive (5 s) still serves:
+    a proxy in front reusing it must not meet a connection the server is closing."""
+    host, port = service.url.removeprefix("http://").split(":")
+    request = f"GET /health/live HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        for pause in (0, IDLE_SECONDS):
+            time.sleep(pause)
+            connection.sendall(request)
+            answer = connection.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 200"), f"after {pause} s idle: {answer!r}"

@@ -21,6 +21,7 @@ from tests.helpers import (
     InstalledProject,
     Render,
     Service,
+    answers,
     free_port,
     production_settings,
     random_secret_key,
@@ -53,8 +54,7 @@ def render_kubernetes(render: Render, store: str) -> Path:
 
 
 def slug(project: Path) -> str:
-    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
-    return str(answers["project_slug"])
+    return str(answers(project)["project_slug"])
 
 
 def secret_variables(store: str) -> set[str]:

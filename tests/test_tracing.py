@@ -19,6 +19,7 @@ from tests.helpers import (
     TOOLS,
     InstalledProject,
     Render,
+    answers,
     random_secret_key,
     run,
     start_production,
@@ -87,12 +88,6 @@ def receiver() -> Iterator[Receiver]:
         server.server_close()
 
 
-def slug(project: InstalledProject) -> str:
-    """The project's slug, the service name its spans carry unless OTEL_SERVICE_NAME says."""
-    answers = yaml.safe_load((project.path / ".copier-answers.yml").read_text())
-    return str(answers["project_slug"])
-
-
 @pytest.mark.deep
 def test_spans_of_requests_sql_and_redis_reach_the_collector(
     installed_project: Callable[[str], InstalledProject],
@@ -127,7 +122,8 @@ def test_spans_of_requests_sql_and_redis_reach_the_collector(
             b"db.statement",
             b"SELECT",
             b"EVALSHA",
-            slug(project).encode(),
+            # The service's name: the project's slug unless OTEL_SERVICE_NAME says otherwise.
+            answers(project.path)["project_slug"].encode(),
         )
         assert {(export.path, export.content_type) for export in exports} == {
             ("/v1/traces", "application/x-protobuf")

@@ -21,6 +21,10 @@ python -m app.db.migrate
 
 # The app reads X-Forwarded-* itself, trusting only FORWARDED_ALLOW_IPS (app/api/middleware);
 # app.server limits the number and size of request headers.
+# An idle connection stays open KEEP_ALIVE_SECONDS (75). A proxy or client that reuses a
+# connection the server is just closing gets an error (a 502 from a load balancer), so the
+# server must wait longer than whatever is in front: load balancers and ingress controllers
+# commonly keep idle upstream connections for 60 s; uvicorn's own default is 5 s.
 uvicorn app.main:create_app --factory \
     --http app.server:HttpProtocol \
     --host "${HOST:-0.0.0.0}" \
@@ -28,6 +32,7 @@ uvicorn app.main:create_app --factory \
     --workers "${WEB_CONCURRENCY:-1}" \
     --no-proxy-headers \
     --no-server-header \
+    --timeout-keep-alive "${KEEP_ALIVE_SECONDS:-75}" \
     --timeout-graceful-shutdown 20 &
 server=$!
 
