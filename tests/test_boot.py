@@ -1,7 +1,7 @@
 """Boot the rendered service with its real start command and walk the auth flow over HTTP."""
 
+import http.client
 import secrets
-import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -107,10 +107,15 @@ def test_an_idle_connection_outlives_a_proxys_reuse(service: Service) -> None:
     """A connection idle for longer than uvicorn's default keep-alive (5 s) still serves:
     a proxy in front reusing it must not meet a connection the server is closing."""
     host, port = service.url.removeprefix("http://").split(":")
-    request = f"GET /health/live HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
-    with socket.create_connection((host, int(port)), timeout=10) as connection:
+    # http.client reuses its one socket and never reconnects on its own: a connection the
+    # server closed meanwhile raises RemoteDisconnected.
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
         for pause in (0, IDLE_SECONDS):
             time.sleep(pause)
-            connection.sendall(request)
-            answer = connection.recv(65536)
-            assert answer.startswith(b"HTTP/1.1 200"), f"after {pause} s idle: {answer!r}"
+            connection.request("GET", "/health/live")
+            answer = connection.getresponse()
+            assert answer.status == 200, f"after {pause} s idle: {answer.status}"
+            answer.read()  # the whole body, so the next answer starts clean
+    finally:
+        connection.close()
