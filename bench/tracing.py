@@ -10,19 +10,15 @@ the collector's side, which a real deployment runs elsewhere.
 """
 
 import argparse
-import os
 import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 from pathlib import Path
 
 import httpx
 
 from bench import load
 from bench.load import Target
-from bench.run import RAISED_LIMIT, Bench, median_result, render, row
+from bench.run import RAISED_LIMIT, Bench, install, median_result, row
 from tests.helpers import (
     InstalledProject,
     Service,
@@ -33,42 +29,9 @@ from tests.helpers import (
     stop,
     wait_until_live,
 )
+from tests.otlp import otlp_receiver
 
 PASSWORD = "Bench passphrase of the tracing run"
-
-
-@contextmanager
-def discarding_receiver() -> Iterator[str]:
-    """An OTLP/HTTP endpoint on loopback that accepts every export and keeps nothing."""
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as a collector offers
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self.send_response(200)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def install(folder: Path, name: str, **answers: str) -> InstalledProject:
-    destination = folder / name
-    render(destination, **answers)
-    cache = Path(os.environ.get("UV_CACHE_DIR", Path.home() / ".cache/uv"))
-    project = InstalledProject(destination, cache)
-    project.run("uv", "sync", "--frozen")
-    return project
 
 
 def main() -> None:
@@ -91,13 +54,14 @@ def main() -> None:
 def run_bench(bench: Bench, cleanup: ExitStack, smoke: bool) -> None:
     say = bench.say
     say(f"Rounds: {bench.rounds} of {bench.seconds:g} s each, the three services in turn")
-    plain = install(bench.folder, "plain")
-    traced = install(bench.folder, "traced", tracing="opentelemetry")
+    plain, _ = install(bench.folder / "plain")
+    traced, _ = install(bench.folder / "traced", tracing="opentelemetry")
     database = create_database()
     cleanup.callback(drop_database, database)
     secret = random_secret_key()
     limits = {f"RATE_LIMIT_{name}": RAISED_LIMIT for name in ("LOGIN", "SIGNUP")}
-    endpoint = cleanup.enter_context(discarding_receiver())
+    # Keeps nothing: a run exports hundreds of thousands of spans.
+    endpoint = cleanup.enter_context(otlp_receiver(keep=False)).url
 
     def boot(name: str, project: InstalledProject, **settings: str) -> Service:
         log = bench.folder / f"{name}.log"

@@ -142,6 +142,17 @@ def answers(project: Path) -> dict[str, Any]:
     return recorded
 
 
+def compose_services(project: Path) -> dict[str, Any]:
+    """The services of the project's docker-compose.yml, once it validates against the
+    Compose specification's schema (check-jsonschema ships it: this works offline)."""
+    schema = ["--builtin-schema", "vendor.compose-spec"]
+    run([str(TOOLS / "check-jsonschema"), *schema, "docker-compose.yml"], cwd=project, timeout=60)
+    services: dict[str, Any] = yaml.safe_load((project / "docker-compose.yml").read_text())[
+        "services"
+    ]
+    return services
+
+
 def database_url(name: str, scheme: str = "postgresql") -> str:
     """The admin URL pointed at another database, optionally with a driver scheme."""
     parts = urlsplit(ADMIN_DATABASE_URL)
@@ -260,6 +271,15 @@ def wait_until_live(service: Service) -> None:
             pass
         time.sleep(0.2)
     pytest.fail(f"/health/live not ready after {STARTUP_TIMEOUT} s:\n{service.log.read_text()}")
+
+
+def wait_for_text(service: Service, text: str, timeout: float = STARTUP_TIMEOUT) -> None:
+    """Until `text` is in the service's log; fails if the service exits first."""
+    deadline = time.monotonic() + timeout
+    while text not in service.log.read_text():
+        if service.process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"no {text!r} in the log:\n{service.log.read_text()}")
+        time.sleep(0.1)
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

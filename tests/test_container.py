@@ -4,27 +4,26 @@ import ast
 import json
 import re
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import yaml
 
 from tests.helpers import (
-    STARTUP_TIMEOUT,
     TOOLS,
     InstalledProject,
     Render,
     Service,
+    compose_services,
     database_url,
     project_env,
     random_secret_key,
     run,
     start_production,
     stop,
+    wait_for_text,
     wait_until_live,
 )
 
@@ -54,10 +53,7 @@ def test_build_context_leaves_out_secrets_and_local_state(render: Render) -> Non
 @pytest.mark.parametrize("store", STORES)
 def test_compose_file_is_valid_and_waits_for_healthy_services(store: str, render: Render) -> None:
     project = render(rate_limit_store=store)
-    # check-jsonschema ships the Compose specification's schema, so this works offline.
-    schema = ["--builtin-schema", "vendor.compose-spec"]
-    run([str(TOOLS / "check-jsonschema"), *schema, "docker-compose.yml"], cwd=project, timeout=60)
-    services = yaml.safe_load((project / "docker-compose.yml").read_text())["services"]
+    services = compose_services(project)
     dependencies = {"db", "redis"} if store == "redis" else {"db"}
     assert set(services) == {"app"} | dependencies
     app = services["app"]
@@ -130,14 +126,6 @@ def migration_lock(
             yield holder
         finally:
             holder.kill()
-
-
-def wait_for_text(service: Service, text: str) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT
-    while text not in service.log.read_text():
-        if service.process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"no {text!r} in the log:\n{service.log.read_text()}")
-        time.sleep(0.1)
 
 
 @pytest.mark.deep

@@ -15,6 +15,7 @@ from tests.helpers import (
     REDIS_URL,
     InstalledProject,
     Service,
+    random_secret_key,
     start_production,
     stop,
     wait_until_live,
@@ -41,7 +42,7 @@ def replicas(
         "RATE_LIMIT_KEY_PREFIX": f"replicas-{secrets.token_hex(4)}",
         "RATE_LIMIT_LOGIN": f"{LOGIN_LIMIT}/minute",
     }
-    secret = secrets.token_urlsafe(36)  # one deployment: one signing key
+    secret = random_secret_key()  # one deployment: one signing key
     started: list[Service] = []
     try:
         for number in range(REPLICAS):

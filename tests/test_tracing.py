@@ -3,29 +3,26 @@ OTLP/HTTP to a receiver this test runs on loopback."""
 
 import re
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-import yaml
 
 from tests.api_calls import log_in, sign_up
 from tests.helpers import (
     REDIS_URL,
-    TOOLS,
     InstalledProject,
     Render,
     answers,
+    compose_services,
     random_secret_key,
-    run,
     start_production,
     stop,
+    wait_for_text,
     wait_until_live,
 )
+from tests.otlp import Export, Receiver, otlp_receiver
 
 OPENTELEMETRY_FILES = ("app/core/tracing.py", "tests/test_tracing.py")
 
@@ -34,58 +31,24 @@ EXPORT_DELAY_MS = "100"
 ARRIVAL_SECONDS = 15
 
 
-@dataclass
-class Export:
-    path: str
-    content_type: str
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """An OTLP/HTTP endpoint: it keeps every POST and answers 200 with an empty message."""
-
-    url: str
-    exports: list[Export] = field(default_factory=list)
-
-    def wait_for(self, *parts: bytes) -> list[Export]:
-        """The exports so far, once their protobuf bodies hold all of `parts` between them
-        (strings are raw UTF-8 there; a batch may end before a request's last span)."""
-        deadline = time.monotonic() + ARRIVAL_SECONDS
-        while time.monotonic() < deadline:
-            exports = list(self.exports)
-            received = b"".join(export.body for export in exports)
-            if all(part in received for part in parts):
-                return exports
-            time.sleep(0.1)
-        missing = [part for part in parts if part not in b"".join(e.body for e in self.exports)]
-        pytest.fail(f"{missing} not exported within {ARRIVAL_SECONDS} s")
+def exported(receiver: Receiver, *parts: bytes) -> list[Export]:
+    """The exports so far, once their protobuf bodies hold all of `parts` between them
+    (strings are raw UTF-8 there; a batch may end before a request's last span)."""
+    deadline = time.monotonic() + ARRIVAL_SECONDS
+    while time.monotonic() < deadline:
+        exports = list(receiver.exports)
+        received = b"".join(export.body for export in exports)
+        if all(part in received for part in parts):
+            return exports
+        time.sleep(0.1)
+    received = b"".join(export.body for export in receiver.exports)
+    pytest.fail(f"{[part for part in parts if part not in received]} not exported in time")
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    exports: list[Export] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            exports.append(Export(self.path, self.headers.get("Content-Type", ""), body))
-            self.send_response(200)
-            self.send_header("Content-Type", "application/x-protobuf")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *_: object) -> None:  # quiet: the test reports what matters
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Receiver(f"http://127.0.0.1:{server.server_address[1]}", exports)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with otlp_receiver() as receiver:
+        yield receiver
 
 
 @pytest.mark.deep
@@ -116,7 +79,8 @@ def test_spans_of_requests_sql_and_redis_reach_the_collector(
             log_in(client, email)
         # One request's trace: the caller's trace id (raw bytes in protobuf), the route's
         # span, its statements and its Redis commands, under the service's name.
-        exports = receiver.wait_for(
+        exports = exported(
+            receiver,
             bytes.fromhex(trace_id),
             b"POST /api/v1/auth/token",
             b"db.statement",
@@ -129,10 +93,7 @@ def test_spans_of_requests_sql_and_redis_reach_the_collector(
             ("/v1/traces", "application/x-protobuf")
         }
         # The log lines of the login name the same trace (written within FLUSH_SECONDS).
-        deadline = time.monotonic() + ARRIVAL_SECONDS
-        while f'"trace_id": "{trace_id}"' not in service.log.read_text():
-            assert time.monotonic() < deadline, service.log.read_text()
-            time.sleep(0.1)
+        wait_for_text(service, f'"trace_id": "{trace_id}"', timeout=ARRIVAL_SECONDS)
     finally:
         stop(service.process)
 
@@ -157,9 +118,7 @@ def test_only_the_tracing_render_depends_on_opentelemetry(store: str, render: Re
 @pytest.mark.parametrize("tracing", ["none", "opentelemetry"])
 def test_compose_offers_a_trace_viewer_behind_a_profile(tracing: str, render: Render) -> None:
     project = render(tracing=tracing)
-    schema = ["--builtin-schema", "vendor.compose-spec"]
-    run([str(TOOLS / "check-jsonschema"), *schema, "docker-compose.yml"], cwd=project, timeout=60)
-    services = yaml.safe_load((project / "docker-compose.yml").read_text())["services"]
+    services = compose_services(project)
     environment = services["app"]["environment"]
     if tracing == "none":
         assert "jaeger" not in services
