@@ -135,9 +135,9 @@ def health_routes(project: Path) -> set[str]:
 
 
 def metrics_path(project: Path) -> str:
-    module = (project / "app/api/metrics.py").read_text()
+    module = (project / "app/api/prometheus.py").read_text()
     match = re.search(r'^METRICS_PATH = "(.+)"$', module, re.MULTILINE)
-    assert match, "app/api/metrics.py names no METRICS_PATH"
+    assert match, "app/api/prometheus.py names no METRICS_PATH"
     return match.group(1)
 
 

@@ -59,7 +59,7 @@ COMMON_PATHS = (
     "README.md",
     "alembic.ini",
     "app/__init__.py",
-    "app/core/defaults.py",
+    "app/core/answers.py",
     "pyproject.toml",
     "scripts/start.sh",
     "tests",
@@ -262,11 +262,25 @@ def test_two_renders_with_the_same_answers_differ_only_in_the_secret(
     assert [pair[0].partition("=")[0] for pair in unequal] == ["SECRET_KEY"]
 
 
-def test_cors_origins_answer_reaches_defaults(copier: CopierFixture, tmp_path: Path) -> None:
-    project = copier.copy(tmp_path / "service", cors_origins=["https://app.example.com"]).path
-    defaults = (project / "app/core/defaults.py").read_text()
-    assert "https://app.example.com" in defaults
-    assert "http://localhost:3000" not in defaults, "the default origin must be replaced"
+@pytest.mark.parametrize("origins", [[], ["https://app.example.com"]], ids=["none", "one"])
+def test_cors_origins_answer_reaches_the_answers_module(
+    origins: list[str], copier: CopierFixture, tmp_path: Path
+) -> None:
+    project = copier.copy(tmp_path / "service", cors_origins=origins).path
+    module = project / "app/core/answers.py"
+    assert list(ast.literal_eval(python_values(module)["CORS_ORIGINS"])) == origins
+    assert "http://localhost:3000" not in module.read_text(), "the default origin must be replaced"
+    # No list, one origin, many (below): each laid out as the formatter leaves it.
+    run([sys.executable, "-m", "ruff", "format", "--check", "--no-cache", str(module)], cwd=project)
+
+
+def python_values(module: Path) -> dict[str, ast.expr]:
+    """The values assigned at the top of a module, by name."""
+    return {
+        node.targets[0].id if isinstance(node, ast.Assign) else node.target.id: node.value
+        for node in ast.parse(module.read_text()).body
+        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None
+    }
 
 
 def test_awkward_answers_stay_valid_and_formatted(copier: CopierFixture, tmp_path: Path) -> None:
@@ -284,11 +298,7 @@ def test_awkward_answers_stay_valid_and_formatted(copier: CopierFixture, tmp_pat
     assert metadata["description"] == answers["project_description"]
     assert metadata["authors"][0]["name"] == answers["author_name"]
     # The Python literals hold exactly the answers.
-    values = {
-        node.targets[0].id if isinstance(node, ast.Assign) else node.target.id: node.value
-        for node in ast.parse((project / "app/core/defaults.py").read_text()).body
-        if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None
-    }
+    values = python_values(project / "app/core/answers.py")
     assert ast.literal_eval(values["PROJECT_NAME"]) == answers["project_name"]
     assert ast.literal_eval(values["PROJECT_DESCRIPTION"]) == answers["project_description"]
     assert list(ast.literal_eval(values["CORS_ORIGINS"])) == answers["cors_origins"]

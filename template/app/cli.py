@@ -15,14 +15,13 @@ import sys
 
 from pydantic import ValidationError
 
+from app.core.clock import utc_now
 from app.core.config import get_settings
 from app.core.exceptions import Conflict
 from app.db.session import Database
-from app.db.types import utc_now
 from app.repositories.refresh_token import RefreshTokenRepository
-from app.repositories.user import UserRepository
 from app.schemas.user import UserCreate
-from app.services.users import UserService
+from app.services import wiring
 
 PASSWORD_VARIABLE = "SUPERUSER_PASSWORD"  # noqa: S105 - the name of a variable
 # Rows deleted per transaction: each batch holds its rows' locks for milliseconds only.
@@ -52,16 +51,13 @@ async def create_superuser(email: str, full_name: str | None, password: str) -> 
     settings = get_settings()
     database = Database.from_settings(settings)
     try:
-        async with database.sessions() as session:
-            service = UserService(
-                UserRepository(session), RefreshTokenRepository(session), settings
-            )
+        async with database.unit_of_work() as session:
+            service = wiring.user_service(session, settings)
             try:
                 user = await service.register(data, is_superuser=True)
             except Conflict as exc:
                 raise SystemExit(exc.detail) from None
-            await session.commit()
-            return str(user.id)
+        return str(user.id)
     finally:
         await database.engine.dispose()
 
@@ -70,9 +66,8 @@ async def purge_tokens(database: Database, batch_size: int) -> int:
     """Delete dead refresh tokens in batches, each its own transaction; return how many."""
     total = 0
     while True:
-        async with database.sessions() as session:
+        async with database.unit_of_work() as session:
             deleted = await RefreshTokenRepository(session).delete_dead(utc_now(), batch_size)
-            await session.commit()
         total += deleted
         if deleted < batch_size:
             return total

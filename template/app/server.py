@@ -14,7 +14,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.api.middleware.request_context import new_request_id
 from app.api.middleware.security_headers import SECURITY_HEADERS
-from app.api.responses import PROBLEM_MEDIA_TYPE
+from app.api.problems import PROBLEM_MEDIA_TYPE
 
 # A 10 KB Authorization header still gets through to be answered 401; nothing legitimate
 # for this API comes near the limits.

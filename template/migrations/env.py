@@ -8,9 +8,9 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import app.models  # noqa: F401 - registers every model's table (app/models/__init__.py lists them)
 from app.core.config import get_settings, normalize_database_url
 from app.db.base import Base
-from app.models import RefreshToken, User  # noqa: F401 - registers the tables
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):

@@ -8,10 +8,8 @@ from httpx import AsyncClient, Response
 from app.core.config import Settings
 from app.db.session import Database
 from app.models import User
-from app.repositories.refresh_token import RefreshTokenRepository
-from app.repositories.user import UserRepository
 from app.schemas.user import UserCreate
-from app.services.users import UserService
+from app.services import wiring
 
 DEFAULT_PASSWORD = "correct horse battery"
 _numbers = itertools.count(1)
@@ -43,15 +41,12 @@ class UserFactory:
         superuser: bool = False,
     ) -> User:
         email = email or f"user{next(_numbers)}@example.com"
-        async with self.database.sessions() as session:
-            service = UserService(
-                UserRepository(session), RefreshTokenRepository(session), self.settings
-            )
+        async with self.database.unit_of_work() as session:
+            service = wiring.user_service(session, self.settings)
             user = await service.register(
                 UserCreate(email=email, password=password), is_superuser=superuser
             )
-            await session.commit()
-            return user
+        return user
 
     async def login(self, email: str, password: str = DEFAULT_PASSWORD) -> dict[str, str]:
         response = await self.client.post(

@@ -12,10 +12,10 @@ from httpx import ASGITransport, AsyncClient
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.core.clock import utc_now
 from app.core.config import Settings
 from app.core.security import refresh_token_digest
 from app.db.session import Database, create_session_factory
-from app.db.types import utc_now
 from app.main import create_app
 from app.models import RefreshToken, User
 from tests.conftest import AppClient

@@ -14,10 +14,9 @@ from app.core.config import Settings
 from app.db.session import Database, create_session_factory
 from app.main import create_app
 from app.models import User
-from app.repositories.refresh_token import RefreshTokenRepository
 from app.repositories.user import UserRepository
 from app.schemas.user import UserUpdate
-from app.services.users import UserService
+from app.services import wiring
 
 PASSWORD = "correct horse battery"
 PREFIX = "racer-"
@@ -92,11 +91,10 @@ async def test_a_login_racing_a_password_change_cannot_outlive_it(
         )
         await asyncio.sleep(0.15)  # the login has read the user and is hashing
         async with create_session_factory(engine)() as session:
-            users = UserRepository(session)
-            user = await users.get_by_email(email)
+            user = await UserRepository(session).get_by_email(email)
             assert user is not None
             fast = settings.model_copy(update={"bcrypt_rounds": 4})
-            service = UserService(users, RefreshTokenRepository(session), fast)
+            service = wiring.user_service(session, fast)
             await service.update(user.id, UserUpdate(password="changed meanwhile"))
             await session.commit()
         response = await login

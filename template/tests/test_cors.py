@@ -4,7 +4,7 @@ import pytest
 from httpx import AsyncClient
 from pydantic import ValidationError
 
-from app.core import defaults
+from app.core import answers
 from app.core.config import Settings
 
 
@@ -17,7 +17,7 @@ def preflight_headers(origin: str) -> dict[str, str]:
 
 
 async def test_the_rendered_origins_are_the_default(settings: Settings) -> None:
-    assert settings.cors_origins == defaults.CORS_ORIGINS
+    assert settings.cors_origins == tuple(answers.CORS_ORIGINS)
 
 
 async def test_only_the_configured_origins_pass_with_credentials(

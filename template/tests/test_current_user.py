@@ -9,10 +9,10 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from app.api.dependencies import CurrentAccount, CurrentUser, SuperUser, SuperuserAccount
+from app.core.clock import utc_now
 from app.core.config import Settings
 from app.core.security import create_access_token
 from app.db.session import Database
-from app.db.types import utc_now
 from app.main import create_app
 from tests.factories import UserFactory
 

@@ -9,9 +9,9 @@ import pytest
 from httpx import ASGITransport, AsyncClient
 from sqlalchemy.engine import make_url
 
+from app.core.clock import utc_now
 from app.core.config import Settings
 from app.core.security import create_access_token
-from app.db.types import utc_now
 from app.main import create_app
 from tests.relay import Relay
 

@@ -12,12 +12,12 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from app.api.dependencies import CurrentUser
+from app.core.clock import utc_now
 from app.core.config import Settings
 from app.core.context import user_id_var
 from app.core.logging import BatchedStreamHandler, ConsoleFormatter, logging_config
 from app.core.security import create_access_token
 from app.db.session import Database
-from app.db.types import utc_now
 from app.main import create_app
 from tests.factories import UserFactory
 from tests.observability import captured_logs, metric_series, series

@@ -12,9 +12,9 @@ import pytest
 from httpx import AsyncClient
 from pydantic import SecretStr, ValidationError
 
-from app.core import defaults
+from app.core import answers
 from app.core.config import Settings
-from app.core.metrics import MULTIPROCESS_DIRECTORY_VARIABLE, HttpMetrics
+from app.core.http_metrics import MULTIPROCESS_DIRECTORY_VARIABLE, HttpMetrics
 from tests.conftest import PROJECT_ROOT, AppClient
 from tests.observability import metric_series, series
 
@@ -100,7 +100,7 @@ def test_a_blank_metrics_token_means_no_token(settings: Settings) -> None:
 
 
 @pytest.mark.skipif(
-    defaults.RATE_LIMIT_STORE == "memory", reason="the memory store refuses several workers"
+    answers.RATE_LIMIT_STORE == "memory", reason="the memory store refuses several workers"
 )
 def test_several_workers_need_the_multiprocess_directory(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path

@@ -1,17 +1,13 @@
 """Liveness (the process answers) and readiness (its database answers in time)."""
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
 from app.api.dependencies import DatabaseDep, SettingsDep
-from app.api.rate_limit import get_rate_limiter
-from app.core.config import Settings
-from app.core.rate_limit import RateLimiter
-from app.db.session import Database
+from app.api.rate_limits import get_rate_limiter
+from app.core.rate_limiter import RateLimiter
 from app.schemas.health import Liveness, Readiness
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -35,7 +31,7 @@ async def ready(
 ) -> JSONResponse:
     readiness = Readiness(
         status="ok",
-        database="ok" if await _database_answers(database, settings) else "unreachable",
+        database="ok" if await database.answers(settings.db_connect_timeout) else "unreachable",
     )
     if limiter.is_remote:
         readiness.redis = "ok" if await limiter.is_reachable() else "unreachable"
@@ -45,13 +41,3 @@ async def ready(
         readiness.model_dump(exclude_none=True),
         status_code=503 if readiness.status == "degraded" else 200,
     )
-
-
-async def _database_answers(database: Database, settings: Settings) -> bool:
-    try:
-        async with asyncio.timeout(settings.db_connect_timeout):
-            async with database.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-    except Exception:  # any failure to answer in time means "not ready"
-        return False
-    return True

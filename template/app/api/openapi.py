@@ -7,14 +7,15 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
-from app.api.responses import (
+from app.api.problems import (
     OAUTH_PROBLEM_SCHEMA,
     PROBLEM_MEDIA_TYPE,
     PROBLEM_SCHEMA,
-    problem_response,
+    OAuthProblem,
+    Problem,
+    declared_problem,
     problems_of,
 )
-from app.schemas.problem import OAuthProblem, Problem
 
 # Any request may carry a body over MAX_REQUEST_BODY_BYTES, and any route may fail.
 EVERY_ROUTE = frozenset({413, 500})
@@ -77,7 +78,7 @@ def _declare_problems(operation: dict[str, Any], route: RouteContext) -> None:
         declared = responses.get(str(status), {})
         # Missing, or FastAPI's own 422 (a JSON body of another shape): the problem instead.
         if PROBLEM_MEDIA_TYPE not in declared.get("content", {}):
-            responses[str(status)] = problem_response(status)
+            responses[str(status)] = declared_problem(status)
     for status, declared in responses.items():
         content = declared.get("content", {})
         if status.startswith(("4", "5")) and PROBLEM_MEDIA_TYPE in content:

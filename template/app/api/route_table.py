@@ -4,12 +4,21 @@ import re
 from dataclasses import dataclass
 
 from fastapi.routing import iter_route_contexts
-from starlette._utils import get_route_path
 from starlette.routing import Router, compile_path
 from starlette.types import Scope
 
 # Every path no route answers shares one label, so random paths cannot add series.
 UNMATCHED_ROUTE = "<unmatched>"
+
+
+def route_path(scope: Scope) -> str:
+    """The path the router matches: the request's path without the app's mount point
+    (`root_path`, set by a proxy that serves the app under a prefix), per the ASGI spec."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path) and path[len(root_path) :][:1] in ("", "/"):
+        return path[len(root_path) :]
+    return path
 
 
 @dataclass(frozen=True)
@@ -58,7 +67,7 @@ class RouteTable:
     def _matching(self, scope: Scope) -> list[_Entry]:
         if self._entries is None:
             self._entries = self._build()
-        path = get_route_path(scope)  # the path the router matches, without root_path
+        path = route_path(scope)
         fixed = self._fixed.get(path)
         return fixed if fixed is not None else self._scan(self._entries, path)
 

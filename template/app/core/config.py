@@ -18,8 +18,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
-from app.core import defaults
-from app.core.metrics import MULTIPROCESS_DIRECTORY_VARIABLE
+from app.core import answers
+from app.core.http_metrics import MULTIPROCESS_DIRECTORY_VARIABLE
 
 # Values that appear in examples and must never sign production tokens.
 PLACEHOLDER_SECRETS = frozenset(
@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     # lenient ones. Only ENV=dev (the rendered .env says so) relaxes them.
     env: Literal["dev", "staging", "production"] = "production"
     debug: bool = False
-    project_name: str = defaults.PROJECT_NAME
+    project_name: str = answers.PROJECT_NAME
     # /docs, /redoc and /openapi.json. Unset: served with ENV=dev only.
     docs_enabled: bool | None = None
 
@@ -66,14 +66,14 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
 
     # NoDecode: the variable is a comma-separated list, not JSON.
-    cors_origins: Annotated[tuple[str, ...], NoDecode] = defaults.CORS_ORIGINS
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = tuple(answers.CORS_ORIGINS)
     # auto: readable lines with ENV=dev, JSON lines (for a log collector) everywhere else.
     log_format: Literal["auto", "json", "console"] = "auto"
     metrics_enabled: bool = True
     # When set, GET /metrics needs `Authorization: Bearer <token>`; required outside dev.
     metrics_token: SecretStr | None = None
 
-    rate_limit_store: defaults.RateLimitStore = defaults.RATE_LIMIT_STORE
+    rate_limit_store: answers.RateLimitStore = answers.RATE_LIMIT_STORE
     redis_url: str = "redis://localhost:6379/0"
     # Requests per client IP, in the `limits` notation ("5/minute", "100/hour").
     rate_limit_login: str = "5/minute"
@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     # Password checks outside login (password and e-mail changes), per address and per user.
     rate_limit_password_check: str = "5/minute"  # noqa: S105 - a rate, not a password
     # Namespaces this service's counters in a Redis shared with others.
-    rate_limit_key_prefix: str = f"{defaults.PROJECT_SLUG}:rate-limit"
+    rate_limit_key_prefix: str = f"{answers.PROJECT_SLUG}:rate-limit"
     # Worker processes (uvicorn --workers): the memory store cannot be shared between them.
     web_concurrency: int = Field(default=1, ge=1, le=64)
     # Proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs or CIDR ranges).

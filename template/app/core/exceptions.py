@@ -7,8 +7,8 @@ from typing import Any, ClassVar
 class AppError(Exception):
     status: ClassVar[HTTPStatus] = HTTPStatus.INTERNAL_SERVER_ERROR
     default_headers: ClassVar[dict[str, str]] = {}
-    # The unit of work normally rolls back on an error. An error that records a
-    # security decision (a revoked token family) must keep that change.
+    # Whether the request's changes are committed though it fails: true for an error that
+    # records a security decision (a revoked token family). Database.unit_of_work obeys it.
     keep_changes: ClassVar[bool] = False
 
     def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:

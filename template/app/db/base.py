@@ -7,8 +7,9 @@ from typing import Any, ClassVar
 from sqlalchemy import MetaData, Uuid
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from app.core.clock import utc_now
 from app.db.ids import new_id
-from app.db.types import UTCDateTime, utc_now
+from app.db.types import UTCDateTime
 
 # Stable constraint names on both dialects, so migrations can name what they drop.
 NAMING_CONVENTION = {

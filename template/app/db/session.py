@@ -1,11 +1,12 @@
 """Engine and session factory, built when the app starts (never at import)."""
 
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InvalidRequestError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -18,6 +19,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from app.core.config import Settings
+from app.core.exceptions import AppError, DatabaseUnavailable
+from app.db.errors import is_unavailable
 from app.db.pool import FairQueuePool
 
 
@@ -163,19 +166,60 @@ class Database:
         """A connection for a read outside any unit of work."""
         return (self.read_connections or self.engine.connect)()
 
+    @asynccontextmanager
+    async def unit_of_work(self, method: str = "POST") -> AsyncIterator[AsyncSession]:
+        """A session whose changes are committed once, when the work ends, or rolled back.
+
+        This is where the rule lives: commit when the work succeeds, and when it fails
+        with an error that records a decision (`AppError.keep_changes`: a revoked token
+        family must stay revoked though the request answers 401); roll back otherwise.
+        A database that cannot be reached, at any step or at the commit, raises
+        DatabaseUnavailable (a 503 with Retry-After), never a bare driver error.
+        """
+        try:
+            async with self.session_for(method) as session:
+                try:
+                    yield session
+                except BaseException as exc:
+                    if isinstance(exc, AppError) and exc.keep_changes:
+                        await session.commit()
+                    else:
+                        await session.rollback()
+                    raise
+                await session.commit()
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise DatabaseUnavailable from exc
+            raise
+
     async def read(self, query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """`query` on a connection of its own, outside any unit of work.
 
         A connection the server closed a moment ago (a restart, a failover) may still be
         in the pool: the read then fails, the pool drops it and every connection as old,
         and the read runs once more on a new one. It only reads, so running it twice is
-        harmless.
+        harmless. A database out of reach raises DatabaseUnavailable.
         """
         try:
+            try:
+                async with self.reading() as connection:
+                    return await query(connection)
+            except DBAPIError as error:
+                if not error.connection_invalidated:
+                    raise
             async with self.reading() as connection:
                 return await query(connection)
-        except DBAPIError as error:
-            if not error.connection_invalidated:
-                raise
-        async with self.reading() as connection:
-            return await query(connection)
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise DatabaseUnavailable from exc
+            raise
+
+    async def answers(self, within_seconds: float) -> bool:
+        """Whether the database answers a query in time: readiness."""
+        try:
+            async with asyncio.timeout(within_seconds):
+                async with self.engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+        except Exception:  # any failure to answer in time means "not ready"
+            return False
+        return True

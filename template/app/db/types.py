@@ -29,7 +29,3 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -4,8 +4,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.clock import utc_now
 from app.db.base import Base, UUIDPrimaryKey
-from app.db.types import utc_now
 
 
 class RefreshToken(UUIDPrimaryKey, Base):

@@ -3,8 +3,8 @@ from datetime import datetime
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.clock import utc_now
 from app.db.base import Base, Timestamps, UUIDPrimaryKey
-from app.db.types import utc_now
 
 
 class User(UUIDPrimaryKey, Timestamps, Base):

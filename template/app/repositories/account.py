@@ -13,6 +13,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.db.session import Database
 from app.models import User
 
 
@@ -44,3 +45,8 @@ class AccountReader:
         result = await self.connection.execute(ACCOUNT_BY_ID, {"user_id": user_id})
         row = result.one_or_none()
         return None if row is None else Account(*row)
+
+
+async def read_account(database: Database, user_id: uuid.UUID) -> Account | None:
+    """The account, on a connection of its own, outside any unit of work."""
+    return await database.read(lambda connection: AccountReader(connection).get(user_id))

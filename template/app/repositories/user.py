@@ -12,7 +12,8 @@ class UserRepository(Repository[User]):
     model = User
 
     async def get_by_email(self, email: str) -> User | None:
-        return await self.session.scalar(select(User).where(User.email == email.lower()))
+        """The user with this address, as normalized by the schemas (normalize_email)."""
+        return await self.session.scalar(select(User).where(User.email == email))
 
     async def list_after(self, after: uuid.UUID | None, limit: int) -> Sequence[User]:
         """Up to `limit` users in id order, from the first id above `after`.

@@ -32,9 +32,10 @@ REFUSED_EMAILS = {
 }
 
 
-def _email(value: str) -> str:
-    """The address, normalized and lower-cased, if its syntax is valid. Deliverability is not
-    checked: this service sends no mail, and internal domains are fine."""
+def normalize_email(value: str) -> str:
+    """The address, normalized and lower-cased, if its syntax is valid: the one form an
+    address is stored and looked up in. Deliverability is not checked: this service sends
+    no mail, and internal domains are fine."""
     try:
         checked = validate_email(
             value, check_deliverability=False, test_environment=True, globally_deliverable=False
@@ -51,7 +52,24 @@ Email = Annotated[
         examples=["ada@example.com"],
         json_schema_extra={"format": "email", "not": REFUSED_EMAILS},
     ),
-    AfterValidator(_email),
+    AfterValidator(normalize_email),
+]
+
+
+def _login_name(value: str) -> str:
+    # Not an address at all: then it matches no stored address, and the login fails like
+    # any other (the same answer, the same time), not as a validation error.
+    try:
+        return normalize_email(value)
+    except ValueError:
+        return value
+
+
+# The username of the OAuth2 password grant: an e-mail address, looked up as stored.
+LoginName = Annotated[
+    str,
+    Field(min_length=1, max_length=254, pattern=NO_NUL, examples=["ada@example.com"]),
+    AfterValidator(_login_name),
 ]
 Password = Annotated[
     str,

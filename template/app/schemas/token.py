@@ -3,7 +3,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core.security import MAX_REFRESH_TOKEN_LENGTH
-from app.schemas.fields import NO_NUL, CurrentPassword
+from app.schemas.fields import NO_NUL, CurrentPassword, LoginName
 
 
 class LoginForm(BaseModel):
@@ -15,9 +15,7 @@ class LoginForm(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    username: Annotated[
-        str, Field(min_length=1, max_length=254, pattern=NO_NUL, examples=["ada@example.com"])
-    ]
+    username: LoginName
     # Any password a user could have set, or had set before passwords were pre-hashed.
     password: CurrentPassword
     grant_type: Literal["password"] | None = None

@@ -1,21 +1,26 @@
-"""Login, refresh-token rotation and logout."""
+"""The rules of a valid session: login, bearer (access) tokens, refresh-token rotation
+and logout. The HTTP layer only hands tokens over and passes the answers on."""
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
+from app.core.clock import utc_now
 from app.core.config import Settings
 from app.core.exceptions import InvalidGrant, RefreshTokenReused, Unauthorized
 from app.core.security import (
+    AccessClaims,
     burn_password_check,
     create_access_token,
+    decode_access_token,
     new_refresh_token,
     refresh_token_digest,
     verify_password,
 )
-from app.db.types import utc_now
 from app.models import RefreshToken, User
+from app.repositories.account import Account
 from app.repositories.refresh_token import RefreshTokenRepository
 from app.repositories.user import UserRepository
 from app.schemas.token import TokenPair
@@ -24,6 +29,13 @@ logger = logging.getLogger(__name__)
 
 BAD_CREDENTIALS = "Incorrect e-mail or password."
 BAD_REFRESH_TOKEN = "The refresh token is invalid, expired or revoked."  # noqa: S105
+NO_TOKEN = "Not authenticated."  # noqa: S105 - messages, not secrets
+BAD_ACCESS_TOKEN = "The access token is invalid or expired."  # noqa: S105
+STALE_ACCESS_TOKEN = "The access token is no longer valid."  # noqa: S105
+
+# The authenticated user, as a frozen Account (read outside any unit of work) or as a
+# User of the request's unit of work.
+Someone = TypeVar("Someone", Account, User)
 
 
 def _refuse_login(reason: str, user: User | None = None) -> NoReturn:
@@ -34,6 +46,39 @@ def _refuse_login(reason: str, user: User | None = None) -> NoReturn:
     raise InvalidGrant(BAD_CREDENTIALS)
 
 
+def access_claims(token: str | None, settings: Settings) -> AccessClaims:
+    """The claims of a bearer token that is present, signed by us and unexpired."""
+    if token is None:
+        raise Unauthorized(NO_TOKEN)
+    claims = decode_access_token(token, settings, utc_now())
+    if claims is None:
+        raise Unauthorized(BAD_ACCESS_TOKEN)
+    return claims
+
+
+def admit(someone: Someone | None, claims: AccessClaims) -> Someone:
+    """The user a valid token names, if that user may still use it."""
+    # A deleted or deactivated user, or a token from before a password change, is refused.
+    if (
+        someone is None
+        or not someone.is_active
+        or claims.issued_at < someone.tokens_valid_after.timestamp()
+    ):
+        raise Unauthorized(STALE_ACCESS_TOKEN)
+    return someone
+
+
+async def authenticate_account(
+    token: str | None,
+    settings: Settings,
+    find_account: Callable[[uuid.UUID], Awaitable[Account | None]],
+) -> Account:
+    """The account a bearer token names, read by `find_account` outside any unit of work:
+    most authenticated requests need nothing else from the database."""
+    claims = access_claims(token, settings)
+    return admit(await find_account(claims.subject), claims)
+
+
 class AuthService:
     def __init__(
         self, users: UserRepository, tokens: RefreshTokenRepository, settings: Settings
@@ -41,6 +86,11 @@ class AuthService:
         self.users = users
         self.tokens = tokens
         self.settings = settings
+
+    async def current_user(self, token: str | None) -> User:
+        """The user a bearer token names, as a User of this unit of work."""
+        claims = access_claims(token, self.settings)
+        return admit(await self.users.get(claims.subject), claims)
 
     async def authenticate(self, email: str, password: str) -> User:
         """The active user with these credentials, its row held for the rest of the request.
@@ -93,17 +143,15 @@ class AuthService:
         token = await self.tokens.get_by_digest(refresh_token_digest(raw_token))
         if token is not None:
             await self.users.lock(token.user_id)
-            async with self.tokens.savepoint():
-                await self.tokens.revoke_family(token.family_id, utc_now())
+            await self.tokens.revoke_family(token.family_id, utc_now())
 
     async def _refuse_unclaimable(self, digest: str, now: datetime) -> NoReturn:
         token = await self.tokens.get_by_digest(digest)
         if token is not None and token.used_at is not None:
             # A used token came back: someone holds a copy. Revoke the whole family,
             # so the newer token the copy-holder may have obtained dies too (RFC 9700 4.14.2).
-            # The savepoint closes before the 401 is raised: the revocation must be kept.
-            async with self.tokens.savepoint():
-                await self.tokens.revoke_family(token.family_id, now)
+            # RefreshTokenReused keeps the revocation though the request answers 401.
+            await self.tokens.revoke_family(token.family_id, now)
             logger.warning(
                 "refresh token reuse detected; family revoked",
                 extra={"user_id": str(token.user_id), "family_id": str(token.family_id)},
@@ -118,16 +166,15 @@ class AuthService:
         expires_at = min(
             now + timedelta(days=self.settings.refresh_token_expire_days), family_expires_at
         )
-        async with self.tokens.savepoint():
-            await self.tokens.add(
-                RefreshToken(
-                    user_id=user.id,
-                    family_id=family_id,
-                    token_digest=refresh_token_digest(raw_token),
-                    expires_at=expires_at,
-                    family_expires_at=family_expires_at,
-                )
+        await self.tokens.add(
+            RefreshToken(
+                user_id=user.id,
+                family_id=family_id,
+                token_digest=refresh_token_digest(raw_token),
+                expires_at=expires_at,
+                family_expires_at=family_expires_at,
             )
+        )
         return TokenPair(
             access_token=create_access_token(user.id, self.settings, now),
             refresh_token=raw_token,

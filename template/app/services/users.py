@@ -3,16 +3,17 @@
 import uuid
 from collections.abc import Sequence
 
+from app.core.clock import utc_now
 from app.core.config import Settings
 from app.core.exceptions import Conflict, Forbidden, NotFound, Unauthorized
 from app.core.security import hash_password, verify_password
-from app.db.types import utc_now
 from app.models import User
 from app.repositories.account import Account
 from app.repositories.base import ConstraintViolation
 from app.repositories.refresh_token import RefreshTokenRepository
 from app.repositories.user import UserRepository
 from app.schemas.user import EmailChange, PasswordChange, UserCreate, UserUpdate, UserUpdateMe
+from app.services.auth import STALE_ACCESS_TOKEN
 
 EMAIL_TAKEN = "A user with this e-mail address already exists."
 WRONG_PASSWORD = "The current password is incorrect."  # noqa: S105 - a message
@@ -121,14 +122,13 @@ class UserService:
     async def delete(self, user_id: uuid.UUID) -> None:
         await self._keep_one_superuser(user_id)
         user = await self.get(user_id)
-        async with self.users.savepoint():
-            await self.users.delete(user)
+        await self.users.delete(user)
 
     async def _lock(self, account: Account) -> User:
         """The authenticated user's row, read again and held for the rest of the request."""
         user = await self.users.lock(account.id)
         if user is None or not user.is_active:
-            raise Unauthorized("The access token is no longer valid.")
+            raise Unauthorized(STALE_ACCESS_TOKEN)
         return user
 
     async def _lock_unchanged(self, account: Account, checked_hash: str) -> User:
@@ -157,9 +157,8 @@ class UserService:
         refresh of this user has issued, and earlier than any it will issue.
         """
         now = utc_now()
-        async with self.users.savepoint():
-            await self.tokens.revoke_all_for_user(user.id, now)
-            await self.users.invalidate_tokens(user, now)
+        await self.tokens.revoke_all_for_user(user.id, now)
+        await self.users.invalidate_tokens(user, now)
 
     async def _keep_one_superuser(self, user_id: uuid.UUID) -> None:
         """Refuse to remove the last active superuser, even when two removals race."""

@@ -2,13 +2,13 @@
 
 from fastapi import FastAPI
 
-from app.api.metrics import METRICS_PATH
 from app.api.middleware.body_limit import BodyLimitMiddleware
 from app.api.middleware.cors import ProblemCORSMiddleware
 from app.api.middleware.forwarded import ForwardedHeadersMiddleware
-from app.api.middleware.metrics import MetricsMiddleware
 from app.api.middleware.request_context import REQUEST_ID_HEADER, RequestContextMiddleware
+from app.api.middleware.request_metrics import MetricsMiddleware
 from app.api.middleware.security_headers import SecurityHeadersMiddleware
+from app.api.prometheus import METRICS_PATH
 from app.core.config import Settings
 
 

@@ -5,7 +5,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
-from app.api.errors import problem_response
+from app.api.problems import problem_response
 
 
 class ProblemCORSMiddleware(CORSMiddleware):

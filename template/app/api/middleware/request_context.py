@@ -8,7 +8,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import problem_response
+from app.api.problems import problem_response
 from app.core.context import request_id_var, user_id_var
 
 logger = logging.getLogger(__name__)

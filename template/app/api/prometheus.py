@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from app.api.dependencies import SettingsDep
 from app.core.exceptions import Unauthorized
-from app.core.metrics import HttpMetrics
+from app.core.http_metrics import HttpMetrics
 
 METRICS_PATH = "/metrics"
 

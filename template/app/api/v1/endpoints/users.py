@@ -4,8 +4,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 
 from app.api.dependencies import CurrentAccount, SuperuserAccount, UserServiceDep
-from app.api.rate_limit import PASSWORD_CHECK_LIMITS, SIGNUP_LIMIT
-from app.api.responses import problem_responses
+from app.api.problems import declared_problems
+from app.api.rate_limits import PASSWORD_CHECK_LIMITS, SIGNUP_LIMIT
 from app.models import User
 from app.repositories.account import Account
 from app.schemas.user import (
@@ -27,7 +27,7 @@ router = APIRouter(prefix="/users", tags=["users"])
     response_model=UserRead,
     status_code=status.HTTP_201_CREATED,
     dependencies=[SIGNUP_LIMIT],
-    responses=problem_responses(409),
+    responses=declared_problems(409),
     summary="Sign up",
 )
 async def create_user(body: UserCreate, users: UserServiceDep) -> User:
@@ -50,7 +50,7 @@ async def update_me(body: UserUpdateMe, account: CurrentAccount, users: UserServ
     "/me/password",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=PASSWORD_CHECK_LIMITS,
-    responses=problem_responses(403, 409),
+    responses=declared_problems(403, 409),
     summary="Change your password; every session ends, this one included",
 )
 async def change_password(
@@ -63,7 +63,7 @@ async def change_password(
     "/me/email",
     response_model=UserRead,
     dependencies=PASSWORD_CHECK_LIMITS,
-    responses=problem_responses(403, 409),
+    responses=declared_problems(403, 409),
     summary="Change your e-mail address",
 )
 async def change_email(body: EmailChange, account: CurrentAccount, users: UserServiceDep) -> User:
@@ -83,7 +83,7 @@ async def list_users(
 @router.get(
     "/{user_id:uuid}",
     response_model=UserRead,
-    responses=problem_responses(404),
+    responses=declared_problems(404),
     summary="Read a user (superusers)",
 )
 async def read_user(user_id: uuid.UUID, _admin: SuperuserAccount, users: UserServiceDep) -> User:
@@ -93,7 +93,7 @@ async def read_user(user_id: uuid.UUID, _admin: SuperuserAccount, users: UserSer
 @router.patch(
     "/{user_id:uuid}",
     response_model=UserRead,
-    responses=problem_responses(404, 409),
+    responses=declared_problems(404, 409),
     summary="Change a user, privileges included (superusers)",
 )
 async def update_user(
@@ -105,7 +105,7 @@ async def update_user(
 @router.delete(
     "/{user_id:uuid}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(404, 409),
+    responses=declared_problems(404, 409),
     summary="Delete a user (superusers)",
 )
 async def delete_user(user_id: uuid.UUID, _admin: SuperuserAccount, users: UserServiceDep) -> None:

@@ -6,14 +6,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from app.api.dependencies import AuthServiceDep
-from app.api.errors import VALIDATION_DETAIL, validation_errors
-from app.api.rate_limit import LOGIN_LIMIT, REFRESH_LIMIT
-from app.api.responses import (
+from app.api.problems import (
     OAUTH_PROBLEM_SCHEMA,
+    VALIDATION_DETAIL,
+    declared_problem,
+    declared_problems,
     problem_example,
-    problem_response,
-    problem_responses,
+    validation_errors,
 )
+from app.api.rate_limits import LOGIN_LIMIT, REFRESH_LIMIT
 from app.core.exceptions import OAuthError
 from app.schemas.token import LoginForm, RefreshRequest, TokenPair
 
@@ -57,7 +58,7 @@ INVALID_GRANT_EXAMPLE = problem_example(400, "Incorrect e-mail or password.") | 
     response_model=TokenPair,
     dependencies=[LOGIN_LIMIT],
     responses={
-        400: problem_response(400, schema=OAUTH_PROBLEM_SCHEMA, example=INVALID_GRANT_EXAMPLE)
+        400: declared_problem(400, schema=OAUTH_PROBLEM_SCHEMA, example=INVALID_GRANT_EXAMPLE)
     },
     summary="Log in with e-mail and password (OAuth2 password grant)",
 )
@@ -65,14 +66,14 @@ async def login(
     form: Annotated[LoginForm, Form()], auth: AuthServiceDep, response: Response
 ) -> TokenPair:
     response.headers.update(NO_STORE)
-    return await auth.login(form.username.lower(), form.password)
+    return await auth.login(form.username, form.password)
 
 
 @router.post(
     "/refresh",
     response_model=TokenPair,
     dependencies=[REFRESH_LIMIT],
-    responses=problem_responses(401),
+    responses=declared_problems(401),
     summary="Exchange a refresh token for a new pair (the old one is consumed)",
 )
 async def refresh(body: RefreshRequest, auth: AuthServiceDep, response: Response) -> TokenPair:

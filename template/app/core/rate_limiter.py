@@ -1,31 +1,23 @@
-{% if use_redis -%}
-"""Rate-limit counters, kept in process memory or in Redis (RATE_LIMIT_STORE)."""
-{%- else -%}
-"""Rate-limit counters, kept in process memory (one process only)."""
-{%- endif %}
+"""Rate-limit counters, in the store the settings name (RATE_LIMIT_STORE).
+
+Which stores a project can use is decided in app/core/answers.py: the memory store
+always, Redis when the project was rendered with it (app/core/redis_store.py).
+"""
 
 import asyncio
 import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeAlias
 
 from limits import RateLimitItem, parse
-{%- if use_redis %}
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-{%- else %}
 from limits.aio.storage import MemoryStorage, Storage
-{%- endif %}
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
-{%- if use_redis %}
-from redis.asyncio import ConnectionPool
-{%- endif %}
 
-from app.core.config import Settings
-
-# A Redis that does not answer within this many seconds counts as unreachable:
-# limited requests fail fast with a 503 instead of hanging.
-REDIS_TIMEOUT_SECONDS = 1.0
+# A store in another process that does not answer its health check within this many
+# seconds counts as unreachable.
+CHECK_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -48,30 +40,8 @@ class RateLimiter:
         # A store in another process can be down; readiness reports it.
         self.is_remote = not isinstance(storage, MemoryStorage)
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "RateLimiter":
-{%- if use_redis %}
-        if settings.rate_limit_store == "redis":
-            # The pool is ours, so that shutdown can close its connections.
-            pool = ConnectionPool.from_url(
-                settings.redis_url,
-                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-                socket_timeout=REDIS_TIMEOUT_SECONDS,
-            )
-            storage = RedisStorage(
-                f"async+{settings.redis_url}",
-                implementation="redispy",
-                key_prefix=settings.rate_limit_key_prefix,
-                wrap_exceptions=True,
-                # limits types its options as scalars, but hands them all to the redis client.
-                connection_pool=pool,  # type: ignore[arg-type]
-            )
-            return cls(storage, close=pool.aclose)
-{%- endif %}
-        return cls(MemoryStorage())
-
     async def hit(self, limit: str, *key: str) -> Verdict:
-        """Count one request against `limit` for `key`; raises StorageError when Redis is down."""
+        """Count one request against `limit` for `key`; StorageError when the store is down."""
         item: RateLimitItem = parse(limit)
         allowed = await self.strategy.hit(item, *key)
         stats = await self.strategy.get_window_stats(item, *key)
@@ -84,7 +54,7 @@ class RateLimiter:
 
     async def is_reachable(self) -> bool:
         try:
-            async with asyncio.timeout(REDIS_TIMEOUT_SECONDS * 2):
+            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
                 return await self.storage.check()
         except TimeoutError:
             return False
@@ -95,3 +65,12 @@ class RateLimiter:
     async def close(self) -> None:
         if self._close is not None:
             await self._close()
+
+
+# How a store is opened: from the store's URL and the prefix of the limiter's keys.
+OpenStore: TypeAlias = Callable[[str, str], RateLimiter]
+
+
+def in_memory(_url: str, _key_prefix: str) -> RateLimiter:
+    """Counters in this process: right for one worker, and for tests."""
+    return RateLimiter(MemoryStorage())

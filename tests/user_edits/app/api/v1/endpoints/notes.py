@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, status
 
 from app.api.dependencies import CurrentUser, SessionDep
-from app.api.responses import problem_responses
+from app.api.problems import declared_problems
 from app.models import Note
 from app.repositories.note import NoteRepository
 from app.schemas.note import NoteCreate, NoteRead
@@ -25,17 +25,17 @@ router = APIRouter(prefix="/notes", tags=["notes"])
     "",
     response_model=NoteRead,
     status_code=status.HTTP_201_CREATED,
-    responses=problem_responses(401, 422),
+    responses=declared_problems(401, 422),
 )
 async def create_note(body: NoteCreate, user: CurrentUser, notes: NoteServiceDep) -> Note:
     return await notes.create(user, body)
 
 
-@router.get("", response_model=list[NoteRead], responses=problem_responses(401))
+@router.get("", response_model=list[NoteRead], responses=declared_problems(401))
 async def list_notes(user: CurrentUser, notes: NoteServiceDep) -> Sequence[Note]:
     return await notes.list_for(user)
 
 
-@router.get("/{note_id}", response_model=NoteRead, responses=problem_responses(401, 404, 422))
+@router.get("/{note_id}", response_model=NoteRead, responses=declared_problems(401, 404, 422))
 async def read_note(note_id: uuid.UUID, user: CurrentUser, notes: NoteServiceDep) -> Note:
     return await notes.get_for(user, note_id)

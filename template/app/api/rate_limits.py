@@ -8,10 +8,10 @@ from fastapi import Depends, Request, Response
 from limits.errors import StorageError
 
 from app.api.dependencies import CurrentAccount, SettingsDep
-from app.api.responses import declares
+from app.api.problems import declares
 from app.core.config import Settings
 from app.core.exceptions import ServiceUnavailable, TooManyRequests
-from app.core.rate_limit import RateLimiter
+from app.core.rate_limiter import RateLimiter
 
 logger = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.route_table import RouteTable
-from app.core.metrics import HttpMetrics
+from app.core.http_metrics import HttpMetrics
 
 # Methods are chosen by the client too: any other shares one label.
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
