@@ -10,16 +10,9 @@ from typing import Any
 import pytest
 from pytest_copier.plugin import CopierFixture
 
-from tests.helpers import (
-    ADMIN_DATABASE_URL,
-    DEEP_VARIANTS,
-    REDIS_URL,
-    TEMPLATE_FILES,
-    InstalledProject,
-    Render,
-    create_database,
-    drop_database,
-)
+from tests.support.databases import ADMIN_DATABASE_URL, REDIS_URL, create_database, drop_database
+from tests.support.environment import TEMPLATE_FILES, InstalledProject
+from tests.support.variants import DEEP_VARIANTS, Render
 
 # A user's feature for the update tests to copy into rendered projects: not tests of this repo.
 collect_ignore = ["user_edits"]

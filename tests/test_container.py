@@ -11,21 +11,18 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import (
-    TOOLS,
-    InstalledProject,
-    Render,
+from tests.support.commands import run
+from tests.support.databases import database_url
+from tests.support.environment import TOOLS, InstalledProject, project_env
+from tests.support.service_processes import (
     Service,
-    compose_services,
-    database_url,
-    project_env,
     random_secret_key,
-    run,
     start_production,
     stop,
     wait_for_text,
     wait_until_live,
 )
+from tests.support.variants import Render, compose_services
 
 PYTHON_VERSIONS = ["3.14", "3.13", "3.12", "3.11"]
 STORES = ["memory", "redis"]

@@ -13,23 +13,21 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import (
+from tests.support.commands import run
+from tests.support.databases import REDIS_URL
+from tests.support.environment import TOOLS, InstalledProject
+from tests.support.service_processes import (
     METRICS_TOKEN,
-    REDIS_URL,
     STARTUP_TIMEOUT,
-    TOOLS,
-    InstalledProject,
-    Render,
     Service,
-    answers,
     free_port,
     production_settings,
     random_secret_key,
-    run,
     start,
     stop,
     wait_until_live,
 )
+from tests.support.variants import Render, answers
 
 # The oldest release the manifests target (every field they use is stable since 1.31) and the
 # newest the validator knows; kubernetes-validate ships the schemas of both: this runs offline.

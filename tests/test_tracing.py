@@ -9,20 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.api_calls import log_in, sign_up
-from tests.helpers import (
-    REDIS_URL,
-    InstalledProject,
-    Render,
-    answers,
-    compose_services,
+from tests.support.api_calls import log_in, sign_up
+from tests.support.databases import REDIS_URL
+from tests.support.environment import InstalledProject
+from tests.support.otlp import Export, Receiver, otlp_receiver
+from tests.support.service_processes import (
     random_secret_key,
     start_production,
     stop,
     wait_for_text,
     wait_until_live,
 )
-from tests.otlp import Export, Receiver, otlp_receiver
+from tests.support.variants import Render, answers, compose_services
 
 OPENTELEMETRY_FILES = ("app/core/tracing.py", "tests/test_tracing.py")
 

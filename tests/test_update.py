@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ADMIN_DATABASE_URL, REDIS_URL, InstalledProject, database_url, run
-from tests.releases import (
+from tests.support.commands import run
+from tests.support.databases import ADMIN_DATABASE_URL, REDIS_URL, database_url
+from tests.support.environment import InstalledProject
+from tests.support.git_releases import (
     commit_all,
     copier,
     copy_and_commit,
@@ -22,7 +24,7 @@ from tests.releases import (
     release,
     update,
 )
-from tests.trees import conflicts, differences, replace_once
+from tests.support.trees import conflicts, differences, replace_once
 
 # Two releases of the template, as a test makes them.
 V1, V2 = "1.0.0", "1.1.0"

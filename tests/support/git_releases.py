@@ -7,7 +7,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.helpers import TEMPLATE_FILES, TEMPLATE_ROOT, project_env, run
+from tests.support.commands import run
+from tests.support.environment import TEMPLATE_FILES, TEMPLATE_ROOT, project_env
 
 
 def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
