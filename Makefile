@@ -14,7 +14,7 @@ install: ## Create .venv with copier, pytest and ruff (uv sync)
 test: ## Run every test, the deep ones included (needs PostgreSQL and Redis)
 	uv run pytest
 
-test-fast: ## Run the render and question tests only
+test-fast: ## Run the fast checks only (tests/render/)
 	uv run pytest -m "not deep"
 
 lint: ## Check style of extensions/, upgrades/, tests/ and bench/

@@ -5,7 +5,8 @@ import secrets
 import subprocess
 from pathlib import Path
 
-from tests.helpers import TEMPLATE_ROOT, database_url, psql
+from tests.support.databases import database_url, psql
+from tests.support.environment import TEMPLATE_ROOT
 
 PASSWORD = "bench passphrase 12"
 

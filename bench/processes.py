@@ -7,7 +7,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import InstalledProject, Service, free_port, wait_until_live
+from tests.support.environment import InstalledProject
+from tests.support.service_processes import Service, free_port, wait_until_live
 
 BASELINES = Path(__file__).resolve().parent / "baselines"
 

@@ -22,17 +22,18 @@ from copier import run_copy
 
 from bench import data, load, processes
 from bench.load import Result, Target
-from tests.helpers import (
+from tests.support.commands import run
+from tests.support.databases import (
     ADMIN_DATABASE_URL,
-    TEMPLATE_ROOT,
-    InstalledProject,
-    Service,
     create_database,
     database_url,
     drop_database,
     psql,
+)
+from tests.support.environment import TEMPLATE_ROOT, InstalledProject
+from tests.support.service_processes import (
+    Service,
     random_secret_key,
-    run,
     start_production,
     stop,
     wait_until_live,

@@ -19,17 +19,16 @@ import httpx
 from bench import load
 from bench.load import Target
 from bench.run import RAISED_LIMIT, Bench, install, median_result, row
-from tests.helpers import (
-    InstalledProject,
+from tests.support.databases import create_database, drop_database
+from tests.support.environment import InstalledProject
+from tests.support.otlp import otlp_receiver
+from tests.support.service_processes import (
     Service,
-    create_database,
-    drop_database,
     random_secret_key,
     start_production,
     stop,
     wait_until_live,
 )
-from tests.otlp import otlp_receiver
 
 PASSWORD = "Bench passphrase of the tracing run"
 

@@ -1,4 +1,4 @@
-"""Fixtures shared by the render, question, deep and boot tests."""
+"""Fixtures shared by the fast (render/) and deep (deep/) tests, and the order they run in."""
 
 import json
 import os
@@ -10,16 +10,13 @@ from typing import Any
 import pytest
 from pytest_copier.plugin import CopierFixture
 
-from tests.helpers import (
-    ADMIN_DATABASE_URL,
-    DEEP_VARIANTS,
-    REDIS_URL,
-    TEMPLATE_FILES,
-    InstalledProject,
-    Render,
-    create_database,
-    drop_database,
-)
+from tests.support.databases import ADMIN_DATABASE_URL, REDIS_URL, create_database, drop_database
+from tests.support.environment import TEMPLATE_FILES, InstalledProject
+from tests.support.git_releases import V1, copy_and_commit, copy_template_files, git, release
+from tests.support.variants import DEEP_VARIANTS, Render
+
+# Where the tests marked `deep` live, and only they: the folder and `-m deep` say the same.
+DEEP_TESTS = Path(__file__).parent / "deep"
 
 # A user's feature for the update tests to copy into rendered projects: not tests of this repo.
 collect_ignore = ["user_edits"]
@@ -30,6 +27,13 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    misplaced = [
+        item.nodeid
+        for item in items
+        if (item.get_closest_marker("deep") is not None) != item.path.is_relative_to(DEEP_TESTS)
+    ]
+    if misplaced:
+        raise pytest.UsageError(f"deep tests belong in tests/deep/, and only they: {misplaced}")
     # Fast checks first: a broken render is reported before minutes of installs.
     items.sort(key=lambda item: item.get_closest_marker("deep") is not None)
 
@@ -113,3 +117,24 @@ def fresh_database() -> Iterator[str]:
     name = create_database()
     yield name
     drop_database(name)
+
+
+# The update tests' starting point, fast (render/test_update.py) and deep
+# (deep/test_updated_projects.py) alike.
+@pytest.fixture
+def template_repo(tmp_path: Path) -> Path:
+    """A git copy of this template with its working files released as V1."""
+    repo = tmp_path / "template"
+    repo.mkdir()
+    git("init", "-q", "-b", "main", cwd=repo)
+    copy_template_files(repo)
+    release(repo, V1)
+    return repo
+
+
+@pytest.fixture
+def project(template_repo: Path, tmp_path: Path, uv_cache_dir: Path) -> Path:
+    """A service copied from V1 with the default answers, committed to its own repository."""
+    path = tmp_path / "service"
+    copy_and_commit(template_repo, path, V1, uv_cache_dir)
+    return path

@@ -1,7 +1,6 @@
 """Tracing as deployed: the service, started by its real command, exports its spans over
 OTLP/HTTP to a receiver this test runs on loopback."""
 
-import re
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -9,22 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.api_calls import log_in, sign_up
-from tests.helpers import (
-    REDIS_URL,
-    InstalledProject,
-    Render,
-    answers,
-    compose_services,
+from tests.support.api_calls import log_in, sign_up
+from tests.support.databases import REDIS_URL
+from tests.support.environment import InstalledProject
+from tests.support.otlp import Export, Receiver, otlp_receiver
+from tests.support.service_processes import (
     random_secret_key,
     start_production,
     stop,
     wait_for_text,
     wait_until_live,
 )
-from tests.otlp import Export, Receiver, otlp_receiver
-
-OPENTELEMETRY_FILES = ("app/core/tracing.py", "tests/test_tracing.py")
+from tests.support.variants import answers
 
 # The batch processor's delay, in milliseconds: spans leave within a fraction of a second.
 EXPORT_DELAY_MS = "100"
@@ -96,35 +91,3 @@ def test_spans_of_requests_sql_and_redis_reach_the_collector(
         wait_for_text(service, f'"trace_id": "{trace_id}"', timeout=ARRIVAL_SECONDS)
     finally:
         stop(service.process)
-
-
-@pytest.mark.parametrize("store", ["memory", "redis"])
-def test_only_the_tracing_render_depends_on_opentelemetry(store: str, render: Render) -> None:
-    plain = render(rate_limit_store=store)
-    traced = render(rate_limit_store=store, tracing="opentelemetry")
-    for name in ("pyproject.toml", "app/main.py"):
-        assert "opentelemetry" not in (plain / name).read_text().lower(), name
-    assert not [name for name in OPENTELEMETRY_FILES if (plain / name).exists()]
-    # FastAPI itself requires opentelemetry-api (its calls are no-ops without an SDK);
-    # nothing that records or exports a span is installed.
-    locked = re.findall(r'^name = "(opentelemetry-[^"]+)"$', (plain / "uv.lock").read_text(), re.M)
-    assert set(locked) <= {"opentelemetry-api"}, locked
-    assert all((traced / name).is_file() for name in OPENTELEMETRY_FILES)
-    dependencies = (traced / "pyproject.toml").read_text()
-    assert "opentelemetry-exporter-otlp-proto-http" in dependencies
-    assert ("opentelemetry-instrumentation-redis" in dependencies) == (store == "redis")
-
-
-@pytest.mark.parametrize("tracing", ["none", "opentelemetry"])
-def test_compose_offers_a_trace_viewer_behind_a_profile(tracing: str, render: Render) -> None:
-    project = render(tracing=tracing)
-    services = compose_services(project)
-    environment = services["app"]["environment"]
-    if tracing == "none":
-        assert "jaeger" not in services
-        assert "OTEL_EXPORTER_OTLP_ENDPOINT" not in environment
-        return
-    # Off unless asked for: a plain `docker compose up` starts no viewer and exports nothing.
-    assert services["jaeger"]["profiles"] == ["tracing"]
-    assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"
-    assert "16686:16686" in services["jaeger"]["ports"]

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ADMIN_DATABASE_URL, TEMPLATE_ROOT, project_env, run
+from tests.support.commands import run
+from tests.support.databases import ADMIN_DATABASE_URL
+from tests.support.environment import TEMPLATE_ROOT, project_env
 
 pytestmark = pytest.mark.deep
 

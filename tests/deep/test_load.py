@@ -15,13 +15,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api_calls import PASSWORD, log_in, sign_up
-from tests.helpers import (
-    InstalledProject,
+from tests.support.api_calls import PASSWORD, log_in, sign_up
+from tests.support.databases import create_database, drop_database, psql
+from tests.support.environment import InstalledProject
+from tests.support.service_processes import (
     Service,
-    create_database,
-    drop_database,
-    psql,
     random_secret_key,
     start_production,
     stop,

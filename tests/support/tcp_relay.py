@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Coroutine, Iterator
 from typing import Any, TypeVar
 
-from tests.helpers import TEMPLATE_ROOT
+from tests.support.environment import TEMPLATE_ROOT
 
 T = TypeVar("T")
 

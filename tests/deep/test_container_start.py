@@ -1,4 +1,5 @@
-"""The container and its start: Dockerfile, build context, compose file, lock file, migrations."""
+"""What the image does, here: the locked runtime install imports the app, and two start
+scripts at once against one database both serve while the migrations run once."""
 
 import ast
 import json
@@ -11,66 +12,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import (
-    TOOLS,
-    InstalledProject,
-    Render,
+from tests.support.commands import run
+from tests.support.databases import database_url
+from tests.support.environment import InstalledProject
+from tests.support.service_processes import (
     Service,
-    compose_services,
-    database_url,
-    project_env,
     random_secret_key,
-    run,
     start_production,
     stop,
     wait_for_text,
     wait_until_live,
 )
-
-PYTHON_VERSIONS = ["3.14", "3.13", "3.12", "3.11"]
-STORES = ["memory", "redis"]
-
-
-@pytest.mark.parametrize("python_version", PYTHON_VERSIONS)
-def test_dockerfile_is_lint_clean(python_version: str, render: Render) -> None:
-    project = render(python_version=python_version)
-    dockerfile = (project / "Dockerfile").read_text()
-    assert f"FROM python:{python_version}-slim AS runtime" in dockerfile
-    run([str(TOOLS / "hadolint"), "Dockerfile"], cwd=project, timeout=60)
-
-
-def test_build_context_leaves_out_secrets_and_local_state(render: Render) -> None:
-    patterns = [
-        line.strip()
-        for line in (render() / ".dockerignore").read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-    assert {".env", ".venv", ".git"} <= set(patterns)
-    # A later "!" pattern would bring a secret back into the context.
-    assert not [pattern for pattern in patterns if pattern.startswith("!.env")]
-
-
-@pytest.mark.parametrize("store", STORES)
-def test_compose_file_is_valid_and_waits_for_healthy_services(store: str, render: Render) -> None:
-    project = render(rate_limit_store=store)
-    services = compose_services(project)
-    dependencies = {"db", "redis"} if store == "redis" else {"db"}
-    assert set(services) == {"app"} | dependencies
-    app = services["app"]
-    assert app["build"] == "." and app["env_file"] == ".env"
-    assert app["depends_on"] == {name: {"condition": "service_healthy"} for name in dependencies}
-    assert all("healthcheck" in services[name] for name in dependencies)
-    assert services["db"]["image"] == "postgres:17"
-    assert "@db:5432/" in app["environment"]["DATABASE_URL"]
-    assert ("REDIS_URL" in app["environment"]) == (store == "redis")
-
-
-@pytest.mark.parametrize("store", STORES)
-def test_fresh_render_has_a_current_lock(store: str, render: Render, uv_cache_dir: Path) -> None:
-    project = render(rate_limit_store=store)
-    assert (project / "uv.lock").is_file(), "the copier task did not run `uv lock`"
-    # Fails when pyproject.toml and uv.lock disagree, as `uv sync --locked` would.
-    run(["uv", "lock", "--check"], cwd=project, env=project_env(uv_cache_dir), timeout=120)
 
 
 @pytest.mark.deep

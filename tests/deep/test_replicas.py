@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api_calls import PASSWORD, log_in, sign_up
-from tests.helpers import (
+from tests.support.api_calls import PASSWORD, log_in, sign_up
+from tests.support.databases import REDIS_URL
+from tests.support.environment import InstalledProject
+from tests.support.service_processes import (
     METRICS_TOKEN,
-    REDIS_URL,
-    InstalledProject,
     Service,
     random_secret_key,
     start_production,

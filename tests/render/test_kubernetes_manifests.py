@@ -1,42 +1,34 @@
 """The Kubernetes manifests (deploy_platform=kubernetes): valid, complete, free of secrets,
-consistent with the image and the app, and their commands run here as three pods would."""
+consistent with the image and the app."""
 
 import ast
-import json
 import re
 import shutil
-import subprocess
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
-from tests.helpers import (
-    METRICS_TOKEN,
-    REDIS_URL,
-    STARTUP_TIMEOUT,
-    TOOLS,
-    InstalledProject,
-    Render,
-    Service,
-    answers,
-    free_port,
-    production_settings,
-    random_secret_key,
-    run,
-    start,
-    stop,
-    wait_until_live,
+from tests.support.commands import run
+from tests.support.environment import TOOLS
+from tests.support.manifests import (
+    BASE,
+    OVERLAY,
+    api_container,
+    containers,
+    dockerfile_value,
+    image_command,
+    load,
+    pod_annotations,
+    pod_specs,
+    settings_file,
 )
+from tests.support.variants import Render, answers
 
 # The oldest release the manifests target (every field they use is stable since 1.31) and the
 # newest the validator knows; kubernetes-validate ships the schemas of both: this runs offline.
 KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
 STORES = ("memory", "redis")
-BASE = Path("deploy/kubernetes")
-OVERLAY = Path("deploy/kubernetes-ingress")
 # In the base's folder for users to read, never applied with it.
 SECRET_EXAMPLE = "secret.example.yaml"
 SERVICE_MONITOR_EXAMPLE = "servicemonitor.example.yaml"
@@ -59,59 +51,6 @@ def slug(project: Path) -> str:
 
 def secret_variables(store: str) -> set[str]:
     return SECRET_VARIABLES | ({"REDIS_URL"} if store == "redis" else set())
-
-
-def load(path: Path) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(path.read_text())
-    return document
-
-
-def settings_file(project: Path) -> dict[str, str]:
-    """The plain settings the kustomization turns into a ConfigMap: KEY=VALUE lines."""
-    settings = {}
-    for line in (project / BASE / "settings.env").read_text().splitlines():
-        if line.strip() and not line.startswith("#"):
-            name, _, value = line.partition("=")
-            settings[name] = value
-    return settings
-
-
-def pod_specs(project: Path) -> dict[str, dict[str, Any]]:
-    """The pod templates of the base, by the file that holds them."""
-    deployment = load(project / BASE / "deployment.yaml")
-    cron_job = load(project / BASE / "purge-tokens.yaml")
-    return {
-        "deployment.yaml": deployment["spec"]["template"]["spec"],
-        "purge-tokens.yaml": cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"],
-    }
-
-
-def containers(pod: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield from pod.get("initContainers", [])
-    yield from pod["containers"]
-
-
-def api_container(project: Path) -> dict[str, Any]:
-    (container,) = pod_specs(project)["deployment.yaml"]["containers"]
-    return container
-
-
-def pod_annotations(project: Path) -> dict[str, str]:
-    template = load(project / BASE / "deployment.yaml")["spec"]["template"]
-    annotations: dict[str, str] = template["metadata"]["annotations"]
-    return annotations
-
-
-def dockerfile_value(project: Path, pattern: str) -> str:
-    match = re.search(pattern, (project / "Dockerfile").read_text(), re.MULTILINE)
-    assert match, f"the Dockerfile has no line matching {pattern!r}"
-    return match.group(1)
-
-
-def image_command(project: Path) -> list[str]:
-    """The Dockerfile's CMD in exec form: what a container without `command` runs."""
-    command: list[str] = json.loads(dockerfile_value(project, r"^CMD (\[.*\])$"))
-    return command
 
 
 def health_routes(project: Path) -> set[str]:
@@ -433,89 +372,3 @@ def test_labels_and_references_agree(store: str, render: Render) -> None:
     for pod in pod_specs(project).values():
         for container in containers(pod):
             assert container["envFrom"] == [{"configMapRef": {"name": config_map}}]
-
-
-# --- Three pods starting together, here -------------------------------------------------------
-
-
-def container_env(
-    container: dict[str, Any], settings: dict[str, str], secret: dict[str, str]
-) -> dict[str, str]:
-    """The variables a container gets: the ConfigMap's, then its own entries, secrets by key."""
-    env = dict(settings) if container.get("envFrom") else {}
-    for entry in container.get("env", []):
-        if "value" in entry:
-            env[entry["name"]] = entry["value"]
-        else:
-            env[entry["name"]] = secret[entry["valueFrom"]["secretKeyRef"]["key"]]
-    return env
-
-
-def wait_for_exit(process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    try:
-        status = process.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"still running after {timeout} s:\n{log.read_text()}")
-    assert status == 0, f"exited {status}:\n{log.read_text()}"
-
-
-@pytest.mark.deep
-def test_three_pods_starting_together_migrate_once_and_serve(
-    installed_project: Callable[[str], InstalledProject], fresh_database: str, tmp_path: Path
-) -> None:
-    project = installed_project("everything")  # deploy_platform=kubernetes, the Redis store
-    pod = pod_specs(project.path)["deployment.yaml"]
-    (migrate,) = pod["initContainers"]
-    (api,) = pod["containers"]
-    # Without `command`, a container runs the image's CMD.
-    commands = {
-        "migrate": migrate["command"],
-        "api": api.get("command") or image_command(project.path),
-    }
-    secret = production_settings(fresh_database, random_secret_key(), REDIS_URL=REDIS_URL)
-    settings = settings_file(project.path)
-    envs = {
-        container["name"]: container_env(container, settings, secret)
-        for container in (migrate, api)
-    }
-    readiness = api["readinessProbe"]["httpGet"]["path"]
-    metrics = pod_annotations(project.path)["prometheus.io/path"]
-    processes: list[subprocess.Popen[bytes]] = []
-    try:
-        # Each pod runs its init container to completion, then its server; all three at once.
-        migrations = []
-        for number in (1, 2, 3):
-            log = tmp_path / f"pod-{number}-migrate.log"
-            process = start(project, log, commands["migrate"], **envs["migrate"])
-            processes.append(process)
-            migrations.append((process, log))
-        for process, log in migrations:
-            wait_for_exit(process, log, timeout=2 * STARTUP_TIMEOUT)
-        pods = []
-        for number in (1, 2, 3):
-            port = free_port()
-            log = tmp_path / f"pod-{number}-api.log"
-            env = {**envs["api"], "HOST": "127.0.0.1", "PORT": str(port)}
-            process = start(project, log, commands["api"], **env)
-            processes.append(process)
-            pods.append(Service(f"http://127.0.0.1:{port}", process, log))
-        for service in pods:
-            wait_until_live(service)
-            with service.client() as client:
-                for path in {readiness, "/health"}:
-                    response = client.get(path)
-                    assert response.status_code == 200, response.text
-                    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
-                assert client.get(metrics).status_code == 401  # no token, no metrics
-                bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
-                assert client.get(metrics, headers=bearer).status_code == 200
-        # Exactly one init container applied every revision; the servers found nothing to do.
-        revisions = len(list((project.path / "migrations/versions").glob("rev_*.py")))
-        upgrades = [log.read_text().count("Running upgrade") for _, log in migrations]
-        assert sorted(upgrades) == [0, 0, revisions], "\n".join(
-            log.read_text() for _, log in migrations
-        )
-        assert [service.log.read_text().count("Running upgrade") for service in pods] == [0, 0, 0]
-    finally:
-        for process in processes:
-            stop(process)

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.releases import copier, data_options
+from tests.support.git_releases import copier, data_options
 
 # (question, answer as typed after --data question=, words the message must hold)
 REFUSED = [

@@ -3,7 +3,7 @@
 import filecmp
 from pathlib import Path
 
-from tests.helpers import run
+from tests.support.commands import run
 
 # Rendered once and never updated (a per-project secret), or git's own state.
 NOT_COMPARED = (".env", ".git")

@@ -5,14 +5,10 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.helpers import (
-    ADMIN_DATABASE_URL,
-    DEEP_VARIANTS,
-    REDIS_URL,
-    InstalledProject,
-    database_url,
-    random_secret_key,
-)
+from tests.support.databases import ADMIN_DATABASE_URL, REDIS_URL, database_url
+from tests.support.environment import InstalledProject
+from tests.support.service_processes import random_secret_key
+from tests.support.variants import DEEP_VARIANTS
 
 pytestmark = [pytest.mark.deep, pytest.mark.parametrize("variant", DEEP_VARIANTS)]
 

@@ -7,7 +7,11 @@ from pathlib import Path
 
 import yaml
 
-from tests.helpers import TEMPLATE_FILES, TEMPLATE_ROOT, project_env, run
+from tests.support.commands import run
+from tests.support.environment import TEMPLATE_FILES, TEMPLATE_ROOT, project_env
+
+# Two releases of the template, as the update tests make them.
+V1, V2 = "1.0.0", "1.1.0"
 
 
 def git(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -14,8 +14,10 @@ import pytest
 import yaml
 from pytest_copier.plugin import CopierFixture
 
-from tests.helpers import TEMPLATE_ROOT, Render, run
-from tests.trees import differences
+from tests.support.commands import run
+from tests.support.environment import TEMPLATE_ROOT
+from tests.support.trees import differences
+from tests.support.variants import Render
 
 QUESTIONS: dict[str, Any] = {
     name: spec

@@ -1,7 +1,9 @@
-"""`copier update` on projects already in git: boring, as it should be.
+"""`copier update` of a team's project: its edits kept, its conflicts refused, new answers
+taken, and the project passing its own checks afterwards.
 
 Each test works on a temporary git copy of this template whose releases are real tags, as
-users' projects see them, and on a rendered project committed to its own repository.
+users' projects see them, and on a rendered project committed to its own repository (the
+fixtures `template_repo` and `project`).
 """
 
 import shutil
@@ -9,47 +11,24 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ADMIN_DATABASE_URL, REDIS_URL, InstalledProject, database_url, run
-from tests.releases import (
+from tests.support.commands import run
+from tests.support.databases import ADMIN_DATABASE_URL, REDIS_URL, database_url
+from tests.support.environment import TEMPLATE_ROOT, InstalledProject
+from tests.support.git_releases import (
+    V2,
     commit_all,
-    copier,
-    copy_and_commit,
-    copy_release,
-    copy_template_files,
     data_options,
     git,
     recorded_answers,
     release,
     update,
 )
-from tests.trees import conflicts, differences, replace_once
-
-# Two releases of the template, as a test makes them.
-V1, V2 = "1.0.0", "1.1.0"
+from tests.support.trees import conflicts, replace_once
 
 # A user's feature, laid out as in a rendered project: new files copied over it.
-USER_EDITS = Path(__file__).parent / "user_edits"
+USER_EDITS = TEMPLATE_ROOT / "tests/user_edits"
 # A rendered file the user deletes; an update must not bring it back.
 DELETED_BY_USER = ".github/dependabot.yml"
-
-
-@pytest.fixture
-def template_repo(tmp_path: Path) -> Path:
-    """A git copy of this template with its working files released as V1."""
-    repo = tmp_path / "template"
-    repo.mkdir()
-    git("init", "-q", "-b", "main", cwd=repo)
-    copy_template_files(repo)
-    release(repo, V1)
-    return repo
-
-
-@pytest.fixture
-def project(template_repo: Path, tmp_path: Path, uv_cache_dir: Path) -> Path:
-    """A service copied from V1 with the default answers, committed to its own repository."""
-    path = tmp_path / "service"
-    copy_and_commit(template_repo, path, V1, uv_cache_dir)
-    return path
 
 
 def check_like_ci(project: InstalledProject, **services: str) -> None:
@@ -68,42 +47,6 @@ def check_migrations(project: InstalledProject, database: str) -> None:
         ("uv", "run", "alembic", "check"),
     ):
         project.run(*command, DATABASE_URL=database_url(database))
-
-
-def newer_release_available(project: Path, uv_cache_dir: Path) -> bool:
-    """`copier check-update --quiet`: exit 2 when a newer release exists, 0 when current."""
-    outcome = copier("check-update", "--quiet", cwd=project, uv_cache_dir=uv_cache_dir, check=False)
-    assert outcome.returncode in (0, 2), outcome.stdout
-    return outcome.returncode == 2
-
-
-def test_an_update_with_no_template_change_leaves_the_tree_clean(
-    project: Path, uv_cache_dir: Path
-) -> None:
-    assert recorded_answers(project)["_commit"] == V1
-
-    update(project, uv_cache_dir)
-    status = git("status", "--porcelain", cwd=project).stdout
-    assert status == "", status
-
-
-def test_an_update_equals_a_fresh_copy_of_the_new_version(
-    project: Path, template_repo: Path, tmp_path: Path, uv_cache_dir: Path
-) -> None:
-    makefile = template_repo / "template" / "Makefile"
-    makefile.write_text(makefile.read_text() + f"\n# A line added in {V2}.\n")
-    release(template_repo, V2)
-
-    assert newer_release_available(project, uv_cache_dir)
-    update(project, uv_cache_dir)
-    assert not newer_release_available(project, uv_cache_dir)
-
-    fresh = tmp_path / "fresh"
-    copy_release(template_repo, fresh, V2, uv_cache_dir)
-    assert recorded_answers(project)["_commit"] == V2
-    assert f"# A line added in {V2}." in (project / "Makefile").read_text()
-    # Everything compared by content, the answers file and its recorded commit included.
-    assert differences(project, fresh) == []
 
 
 def make_user_edits(project: Path) -> None:

@@ -5,7 +5,7 @@ import re
 import yaml
 from packaging.version import Version
 
-from tests.helpers import TEMPLATE_ROOT
+from tests.support.environment import TEMPLATE_ROOT
 
 HEADING = re.compile(r"^## (?P<version>\S+) — (?P<date>\d{4}-\d{2}-\d{2})$")
 

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.helpers import TEMPLATE_ROOT, run
-from tests.releases import (
+from tests.support.commands import run
+from tests.support.environment import TEMPLATE_ROOT
+from tests.support.git_releases import (
     copy_and_commit,
     copy_template_files,
     git,

@@ -9,11 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import (
-    InstalledProject,
+from tests.support.databases import create_database, drop_database
+from tests.support.environment import InstalledProject
+from tests.support.service_processes import (
     Service,
-    create_database,
-    drop_database,
     random_secret_key,
     start_production,
     stop,

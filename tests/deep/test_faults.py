@@ -1,7 +1,8 @@
 """Faults over real sockets, against the service started as deployed (scripts/start.sh).
 
-PostgreSQL and Redis are reached through a TCP relay the test owns (tests/relay.py):
-cutting it is the database or cache going away, as far as the service can tell.
+PostgreSQL and Redis are reached through a TCP relay the test owns
+(tests/support/tcp_relay.py): cutting it is the database or cache going away, as far as the
+service can tell.
 """
 
 import asyncio
@@ -16,22 +17,24 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.api_calls import Accounts, api_operations, call_kwargs, log_in, sign_up
-from tests.helpers import (
+from tests.support.api_calls import Accounts, api_operations, call_kwargs, log_in, sign_up
+from tests.support.databases import (
     ADMIN_DATABASE_URL,
     REDIS_URL,
-    InstalledProject,
-    Service,
     create_database,
     database_url,
     drop_database,
     psql,
+)
+from tests.support.environment import InstalledProject
+from tests.support.service_processes import (
+    Service,
     random_secret_key,
     start_production,
     stop,
     wait_until_live,
 )
-from tests.relay import TcpRelay, relay_to
+from tests.support.tcp_relay import TcpRelay, relay_to
 
 pytestmark = pytest.mark.deep
 

@@ -1,0 +1,107 @@
+"""The Deployment's own commands, read from its manifest, run here as three pods starting at
+once against one fresh database: one init container migrates, all three serve."""
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.databases import REDIS_URL
+from tests.support.environment import InstalledProject
+from tests.support.manifests import image_command, pod_annotations, pod_specs, settings_file
+from tests.support.service_processes import (
+    METRICS_TOKEN,
+    STARTUP_TIMEOUT,
+    Service,
+    free_port,
+    production_settings,
+    random_secret_key,
+    start,
+    stop,
+    wait_until_live,
+)
+
+
+def container_env(
+    container: dict[str, Any], settings: dict[str, str], secret: dict[str, str]
+) -> dict[str, str]:
+    """The variables a container gets: the ConfigMap's, then its own entries, secrets by key."""
+    env = dict(settings) if container.get("envFrom") else {}
+    for entry in container.get("env", []):
+        if "value" in entry:
+            env[entry["name"]] = entry["value"]
+        else:
+            env[entry["name"]] = secret[entry["valueFrom"]["secretKeyRef"]["key"]]
+    return env
+
+
+def wait_for_exit(process: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
+    try:
+        status = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running after {timeout} s:\n{log.read_text()}")
+    assert status == 0, f"exited {status}:\n{log.read_text()}"
+
+
+@pytest.mark.deep
+def test_three_pods_starting_together_migrate_once_and_serve(
+    installed_project: Callable[[str], InstalledProject], fresh_database: str, tmp_path: Path
+) -> None:
+    project = installed_project("everything")  # deploy_platform=kubernetes, the Redis store
+    pod = pod_specs(project.path)["deployment.yaml"]
+    (migrate,) = pod["initContainers"]
+    (api,) = pod["containers"]
+    # Without `command`, a container runs the image's CMD.
+    commands = {
+        "migrate": migrate["command"],
+        "api": api.get("command") or image_command(project.path),
+    }
+    secret = production_settings(fresh_database, random_secret_key(), REDIS_URL=REDIS_URL)
+    settings = settings_file(project.path)
+    envs = {
+        container["name"]: container_env(container, settings, secret)
+        for container in (migrate, api)
+    }
+    readiness = api["readinessProbe"]["httpGet"]["path"]
+    metrics = pod_annotations(project.path)["prometheus.io/path"]
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        # Each pod runs its init container to completion, then its server; all three at once.
+        migrations = []
+        for number in (1, 2, 3):
+            log = tmp_path / f"pod-{number}-migrate.log"
+            process = start(project, log, commands["migrate"], **envs["migrate"])
+            processes.append(process)
+            migrations.append((process, log))
+        for process, log in migrations:
+            wait_for_exit(process, log, timeout=2 * STARTUP_TIMEOUT)
+        pods = []
+        for number in (1, 2, 3):
+            port = free_port()
+            log = tmp_path / f"pod-{number}-api.log"
+            env = {**envs["api"], "HOST": "127.0.0.1", "PORT": str(port)}
+            process = start(project, log, commands["api"], **env)
+            processes.append(process)
+            pods.append(Service(f"http://127.0.0.1:{port}", process, log))
+        for service in pods:
+            wait_until_live(service)
+            with service.client() as client:
+                for path in {readiness, "/health"}:
+                    response = client.get(path)
+                    assert response.status_code == 200, response.text
+                    assert response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+                assert client.get(metrics).status_code == 401  # no token, no metrics
+                bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+                assert client.get(metrics, headers=bearer).status_code == 200
+        # Exactly one init container applied every revision; the servers found nothing to do.
+        revisions = len(list((project.path / "migrations/versions").glob("rev_*.py")))
+        upgrades = [log.read_text().count("Running upgrade") for _, log in migrations]
+        assert sorted(upgrades) == [0, 0, revisions], "\n".join(
+            log.read_text() for _, log in migrations
+        )
+        assert [service.log.read_text().count("Running upgrade") for service in pods] == [0, 0, 0]
+    finally:
+        for process in processes:
+            stop(process)
