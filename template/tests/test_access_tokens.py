@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from httpx import AsyncClient, Response
+from httpx import AsyncClient
 from jose import jwt
 
 from app.core.config import Settings
 from app.models import User
+from tests.assertions import assert_problem
 from tests.factories import Account, UserFactory
 
 ME = "/api/v1/users/me"
@@ -54,14 +55,6 @@ def sign_by_hand(header_json: str, claims: dict[str, Any], settings: Settings) -
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-def assert_problem(response: Response, status: int) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status
-    assert body["request_id"] == response.headers["x-request-id"]
 
 
 async def assert_refused(client: AsyncClient, token: str) -> None:

@@ -18,6 +18,7 @@ from app.core.security import refresh_token_digest
 from app.db.session import Database, create_session_factory
 from app.main import create_app
 from app.models import RefreshToken, User
+from tests.assertions import assert_problem
 from tests.conftest import AppClient
 from tests.factories import Account, UserFactory
 
@@ -93,8 +94,7 @@ async def test_replay_revokes_the_whole_family(
 
 async def test_unknown_refresh_token_is_401(client: AsyncClient) -> None:
     response = await client.post(REFRESH, json={"refresh_token": "not-a-token-we-issued"})
-    assert response.status_code == 401
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_problem(response, 401)
 
 
 async def test_odd_refresh_tokens_are_refused_before_any_lookup(client: AsyncClient) -> None:
@@ -245,10 +245,8 @@ async def test_a_failed_login_speaks_oauth2_and_problem(
     so OAuth2 clients (the docs' Authorize dialog too) show why."""
     user = await users.create()
     response = await client.post(TOKEN, data={"username": user.email, "password": "wrong one"})
-    assert response.status_code == 400
-    assert response.headers["content-type"] == "application/problem+json"
+    body = assert_problem(response, 400)
     assert response.headers["cache-control"] == "no-store"
-    body = response.json()
     assert body["error"] == "invalid_grant"
     assert body["error_description"] == body["detail"] == "Incorrect e-mail or password."
     assert body["status"] == 400

@@ -11,6 +11,7 @@ from httpx import AsyncClient, Response
 
 from app.db.session import Database
 from app.models import User
+from tests.assertions import assert_problem
 from tests.conftest import AppClient
 from tests.factories import DEFAULT_PASSWORD, Account, UserFactory
 
@@ -20,19 +21,6 @@ ME = "/api/v1/users/me"
 MEGABYTE = 1_000_000
 # 88 UTF-8 bytes: bcrypt itself would read only the first 72.
 LONG_PASSWORD = "é" * 36 + "long tail of the passphrase"
-
-
-def assert_problem(response: Response, status: int | None = None) -> dict[str, Any]:
-    """The response is the service's problem body, with the given status or any 4xx."""
-    if status is None:
-        assert 400 <= response.status_code < 500, response.text
-    else:
-        assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body: dict[str, Any] = response.json()
-    assert body["status"] == response.status_code
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
 
 
 def without_request_id(response: Response) -> tuple[dict[str, Any], dict[str, str]]:

@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 
 from httpx import AsyncClient, Response
 
+from tests.assertions import assert_problem
 from tests.conftest import AppClient
 
 USERS = "/api/v1/users"
@@ -12,12 +13,7 @@ CHUNK = 1024
 
 
 def assert_413_problem(response: Response) -> None:
-    assert response.status_code == 413, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == 413
-    assert str(LIMIT) in body["detail"]
-    assert body["request_id"] == response.headers["x-request-id"]
+    assert str(LIMIT) in assert_problem(response, 413)["detail"]
 
 
 class CountingBody:

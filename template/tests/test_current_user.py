@@ -14,6 +14,7 @@ from app.core.config import Settings
 from app.core.security import create_access_token
 from app.db.session import Database
 from app.main import create_app
+from tests.assertions import assert_problem
 from tests.factories import UserFactory
 
 
@@ -75,8 +76,7 @@ async def test_both_refuse_a_deactivated_user(
     later = create_access_token(account.user.id, settings, utc_now())
     response = await extended.request(method, path, headers={"Authorization": f"Bearer {later}"})
 
-    assert response.status_code == 401
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_problem(response, 401)
 
 
 @pytest.mark.parametrize("path", ["/admin-user", "/admin-account"])

@@ -13,6 +13,7 @@ from app.core.clock import utc_now
 from app.core.config import Settings
 from app.core.security import create_access_token
 from app.main import create_app
+from tests.assertions import assert_problem
 from tests.relay import Relay
 
 # Every API route that reads or writes, with a request that is valid but for the database.
@@ -52,10 +53,9 @@ async def test_api_routes_answer_503_with_retry_after(
     client: AsyncClient, method: str, path: str, request_body: dict[str, object]
 ) -> None:
     response = await client.request(method, path, **request_body)  # type: ignore[arg-type]
-    assert response.status_code == 503, response.text
-    assert response.headers["content-type"] == "application/problem+json"
+    body = assert_problem(response, 503)
     assert int(response.headers["retry-after"]) > 0
-    assert response.json()["detail"] == "The database is unreachable right now; try again shortly."
+    assert body["detail"] == "The database is unreachable right now; try again shortly."
 
 
 async def test_liveness_stays_200(client: AsyncClient) -> None:

@@ -15,29 +15,17 @@ from app.core.config import Settings
 from app.db.session import Database, create_session_factory
 from app.main import create_app
 from app.models import User
-
-PROBLEM = "application/problem+json"
-
-
-def assert_problem(response_json: dict[str, object], status: int) -> None:
-    assert response_json["status"] == status
-    assert response_json["type"] == "about:blank"
-    assert isinstance(response_json["title"], str)
-    assert isinstance(response_json["detail"], str)
-    assert response_json["request_id"]
+from tests.assertions import PROBLEM_MEDIA_TYPE, assert_problem
 
 
 async def test_unknown_route_is_a_problem(client: AsyncClient) -> None:
     response = await client.get("/no/such/route")
-    assert response.status_code == 404
-    assert response.headers["content-type"] == PROBLEM
-    assert_problem(response.json(), 404)
+    assert_problem(response, 404)
 
 
 async def test_wrong_method_is_a_problem(client: AsyncClient) -> None:
     response = await client.put("/api/v1/users/me")
-    assert response.status_code == 405
-    assert response.headers["content-type"] == PROBLEM
+    assert_problem(response, 405)
 
 
 @pytest.mark.parametrize(
@@ -64,9 +52,7 @@ async def test_validation_errors_list_fields_without_echoing_input(client: Async
     response = await client.post(
         "/api/v1/users", json={"email": "not-an-email", "password": "short-secret"}
     )
-    assert response.status_code == 422
-    body = response.json()
-    assert_problem(body, 422)
+    body = assert_problem(response, 422)
     assert {tuple(error["loc"]) for error in body["errors"]} >= {("body", "email")}
     assert "short-secret" not in response.text
 
@@ -103,8 +89,8 @@ async def test_every_route_declares_its_problems_in_openapi(client: AsyncClient)
             assert {"413", "500"} <= set(declared), where
             for status, response in declared.items():
                 if status.startswith(("4", "5")) and (path, status) != ("/health", "503"):
-                    assert list(response["content"]) == [PROBLEM], (*where, status)
-                    example = response["content"][PROBLEM]["example"]
+                    assert list(response["content"]) == [PROBLEM_MEDIA_TYPE], (*where, status)
+                    example = response["content"][PROBLEM_MEDIA_TYPE]["example"]
                     assert example["status"] == int(status), (*where, status)
             invalid = "400" if path == "/api/v1/auth/token" else "422"
             if "requestBody" in operation or operation.get("parameters"):
@@ -150,9 +136,7 @@ async def test_a_failed_commit_never_answers_2xx(
         response = await client.post(
             "/api/v1/users", json={"email": "lost@example.com", "password": "correct horse"}
         )
-    assert response.status_code == 500
-    assert response.headers["content-type"] == PROBLEM
-    assert_problem(response.json(), 500)
+    assert_problem(response, 500)
     assert "the commit failed" not in response.text  # no internals in the body...
     assert "the commit failed" in caplog.text  # ...but the log has the traceback
     count = await connection.scalar(

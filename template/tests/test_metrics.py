@@ -15,6 +15,7 @@ from pydantic import SecretStr, ValidationError
 from app.core import answers
 from app.core.config import Settings
 from app.core.http_metrics import MULTIPROCESS_DIRECTORY_VARIABLE, HttpMetrics
+from tests.assertions import assert_problem
 from tests.conftest import PROJECT_ROOT, AppClient
 from tests.observability import metric_series, series
 
@@ -87,8 +88,7 @@ async def test_a_metrics_token_is_required_when_set(app_client: AppClient) -> No
         other_scheme = await client.get("/metrics", headers={"Authorization": f"Basic {token}"})
         right = await client.get("/metrics", headers={"Authorization": f"Bearer {token}"})
     for refused in (missing, wrong, other_scheme):
-        assert refused.status_code == 401
-        assert refused.headers["content-type"] == "application/problem+json"
+        assert_problem(refused, 401)
         assert refused.headers["www-authenticate"] == "Bearer"
     assert right.status_code == 200
     assert "http_request_duration_seconds" in right.text

@@ -4,6 +4,7 @@ import uuid
 
 from httpx import AsyncClient
 
+from tests.assertions import assert_problem
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 USERS = "/api/v1/users"
@@ -29,8 +30,7 @@ async def test_duplicate_email_is_409_whatever_its_case(
     response = await client.post(
         USERS, json={"email": "TAKEN@example.com", "password": DEFAULT_PASSWORD}
     )
-    assert response.status_code == 409
-    assert response.headers["content-type"] == "application/problem+json"
+    assert_problem(response, 409)
 
 
 async def test_sign_up_cannot_grant_privileges(client: AsyncClient) -> None:
