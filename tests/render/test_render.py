@@ -72,6 +72,8 @@ COMMON_PATHS = (
 )
 
 GITHUB_FILES = (".github/workflows/ci.yml", ".github/dependabot.yml")
+# Rendered only with both Redis and tracing.
+REDIS_TRACING = ("app/core/redis_tracing.py", "tests/test_redis_tracing.py")
 GITLAB_FILES = (".gitlab-ci.yml",)
 
 EXPECTED: dict[str, Expected] = {
@@ -80,12 +82,13 @@ EXPECTED: dict[str, Expected] = {
     "python_version=3.12": Expected(contains={"Dockerfile": "python:3.12-slim"}),
     "python_version=3.11": Expected(contains={"Dockerfile": "python:3.11-slim"}),
     "rate_limit_store=memory": Expected(
-        absent=("tests/test_rate_limit_redis.py",),
-        lacks={".env.example": "REDIS_URL", "docker-compose.yml": "redis"},
+        absent=("app/core/redis_store.py", "tests/test_rate_limit_redis.py", *REDIS_TRACING),
+        # Documented as a setting only the Redis store reads, commented out.
+        lacks={".env.example": "\nREDIS_URL=", "docker-compose.yml": "redis"},
     ),
     "rate_limit_store=redis": Expected(
-        present=("tests/test_rate_limit_redis.py",),
-        contains={".env.example": "REDIS_URL", "docker-compose.yml": "redis"},
+        present=("app/core/redis_store.py", "tests/test_rate_limit_redis.py"),
+        contains={".env.example": "\nREDIS_URL=", "docker-compose.yml": "redis"},
     ),
     "ci_provider=github": Expected(present=GITHUB_FILES, absent=GITLAB_FILES),
     "ci_provider=gitlab": Expected(present=GITLAB_FILES, absent=(".github",)),
@@ -97,7 +100,7 @@ EXPECTED: dict[str, Expected] = {
     ),
     "deploy_platform=none": Expected(absent=("railway.json", "deploy")),
     "tracing=none": Expected(
-        absent=("app/core/tracing.py", "tests/test_tracing.py"),
+        absent=("app/core/tracing.py", "tests/test_tracing.py", *REDIS_TRACING),
         lacks={"pyproject.toml": "opentelemetry", "docker-compose.yml": "jaeger"},
     ),
     "tracing=opentelemetry": Expected(
@@ -143,6 +146,17 @@ def test_jinja_suffix_only_on_templated_files() -> None:
         if not re.search(r"\{\{|\{%|\{#", path.read_text())
     ]
     assert needless == []
+
+
+def test_answers_enter_python_through_one_module() -> None:
+    """Every other Python file is plain: optional parts are whole files, chosen by name, and
+    app/core/answers.py.jinja decides which of them a project uses."""
+    templated_python = [
+        str(path.relative_to(TEMPLATE_ROOT / "template"))
+        for path in (TEMPLATE_ROOT / "template").rglob("*.jinja")
+        if re.search(r"\.py(\{% endif %\})?$", path.name.removesuffix(".jinja"))
+    ]
+    assert templated_python == ["app/core/answers.py.jinja"]
 
 
 @pytest.mark.parametrize("case", CASES)

@@ -24,6 +24,7 @@ def test_only_the_tracing_render_depends_on_opentelemetry(store: str, render: Re
     dependencies = (traced / "pyproject.toml").read_text()
     assert "opentelemetry-exporter-otlp-proto-http" in dependencies
     assert ("opentelemetry-instrumentation-redis" in dependencies) == (store == "redis")
+    assert (traced / "app/core/redis_tracing.py").is_file() == (store == "redis")
 
 
 @pytest.mark.parametrize("tracing", ["none", "opentelemetry"])

@@ -16,7 +16,7 @@ from app.api.openapi import install_openapi
 from app.api.problems import register_problem_handlers
 from app.api.route_table import RouteTable
 from app.api.v1.router import api_router
-from app.core import answers, garbage{% if use_tracing %}, tracing{% endif %}
+from app.core import answers, garbage
 from app.core.config import Settings, get_settings
 from app.core.http_metrics import HttpMetrics
 from app.core.logging import configure_logging
@@ -36,15 +36,9 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.rate_limiter = open_store(settings.redis_url, settings.rate_limit_key_prefix)
         if owned:  # the server's app, not a test's (tests bring their database)
             garbage.settle()
-{%- if use_tracing %}
-        untrace = tracing.instrument_clients(app.state.tracer_provider, app.state.database.engine)
-{%- endif %}
         try:
             yield
         finally:
-{%- if use_tracing %}
-            untrace()
-{%- endif %}
             await app.state.rate_limiter.close()
             if owned:
                 await app.state.database.engine.dispose()
@@ -72,8 +66,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     if settings.serves_docs:
         install_docs(app)
     install_openapi(app)
-{%- if use_tracing %}
-    # None unless an OTLP endpoint is set: then the app runs untraced, at no cost.
-    tracing.instrument_app(app, tracing.provider_from_environment())
-{%- endif %}
+    for instrument in answers.INSTRUMENTATIONS:  # tracing, in a project rendered with it
+        instrument(app)
     return app
