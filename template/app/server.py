@@ -7,14 +7,13 @@ line and headers, with a 431 problem, and closes the connection. scripts/start.s
 `make dev` serve with it: `uvicorn --http app.server:HttpProtocol`.
 """
 
-import json
 from http import HTTPStatus
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app.api.middleware.request_context import new_request_id
 from app.api.middleware.security_headers import SECURITY_HEADERS
-from app.api.problems import PROBLEM_MEDIA_TYPE
+from app.api.problems import PROBLEM_MEDIA_TYPE, Problem
 
 # A 10 KB Authorization header still gets through to be answered 401; nothing legitimate
 # for this API comes near the limits.
@@ -86,15 +85,10 @@ class HttpProtocol(HttpToolsProtocol):
     def _send_431(self, detail: str) -> None:
         status = HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
         request_id = new_request_id()  # the app never saw this request: a fresh id
-        body = json.dumps(
-            {
-                "type": "about:blank",
-                "title": status.phrase,
-                "status": status.value,
-                "detail": detail,
-                "request_id": request_id,
-            }
-        ).encode()
+        problem = Problem(
+            title=status.phrase, status=status.value, detail=detail, request_id=request_id
+        )
+        body = problem.model_dump_json(exclude_none=True).encode()
         headers = {
             **SECURITY_HEADERS,
             "Content-Type": PROBLEM_MEDIA_TYPE,

@@ -16,7 +16,7 @@ _numbers = itertools.count(1)
 
 
 @dataclass
-class Account:
+class SignedInUser:
     user: User
     password: str
     access_token: str
@@ -58,12 +58,12 @@ class UserFactory:
 
     async def account(
         self, *, superuser: bool = False, password: str = DEFAULT_PASSWORD
-    ) -> Account:
+    ) -> SignedInUser:
         user = await self.create(superuser=superuser, password=password)
         tokens = await self.login(user.email, password)
-        return Account(user, password, tokens["access_token"], tokens["refresh_token"])
+        return SignedInUser(user, password, tokens["access_token"], tokens["refresh_token"])
 
-    async def change_password(self, account: Account, new_password: str) -> Response:
+    async def change_password(self, account: SignedInUser, new_password: str) -> Response:
         """PUT /users/me/password with the current password and the new one."""
         return await self.client.put(
             "/api/v1/users/me/password",

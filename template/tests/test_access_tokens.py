@@ -15,7 +15,7 @@ from jose import jwt
 from app.core.config import Settings
 from app.models import User
 from tests.assertions import assert_problem
-from tests.factories import Account, UserFactory
+from tests.factories import SignedInUser, UserFactory
 
 ME = "/api/v1/users/me"
 NEW_PASSWORD = "a brand new passphrase"
@@ -200,19 +200,19 @@ async def test_garbage_is_refused(
     await assert_refused(client, forge(user, user, settings))
 
 
-async def delete(client: AsyncClient, admin: Account, account: Account) -> None:
+async def delete(client: AsyncClient, admin: SignedInUser, account: SignedInUser) -> None:
     response = await client.delete(f"/api/v1/users/{account.user.id}", headers=admin.headers)
     assert response.status_code == 204, response.text
 
 
-async def deactivate(client: AsyncClient, admin: Account, account: Account) -> None:
+async def deactivate(client: AsyncClient, admin: SignedInUser, account: SignedInUser) -> None:
     response = await client.patch(
         f"/api/v1/users/{account.user.id}", headers=admin.headers, json={"is_active": False}
     )
     assert response.status_code == 200, response.text
 
 
-async def change_password(client: AsyncClient, admin: Account, account: Account) -> None:
+async def change_password(client: AsyncClient, admin: SignedInUser, account: SignedInUser) -> None:
     response = await client.put(
         "/api/v1/users/me/password",
         headers=account.headers,
@@ -226,7 +226,7 @@ async def test_the_token_of_a_gone_user_or_an_old_password_is_refused(
     client: AsyncClient,
     users: UserFactory,
     settings: Settings,
-    end: Callable[[AsyncClient, Account, Account], Awaitable[None]],
+    end: Callable[[AsyncClient, SignedInUser, SignedInUser], Awaitable[None]],
 ) -> None:
     """Deleting or deactivating a user, or a password change, ends the access tokens issued
     before, without waiting for them to expire (`iat` against `tokens_valid_after`)."""

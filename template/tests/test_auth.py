@@ -20,7 +20,7 @@ from app.main import create_app
 from app.models import RefreshToken, User
 from tests.assertions import assert_problem
 from tests.conftest import AppClient
-from tests.factories import Account, UserFactory
+from tests.factories import SignedInUser, UserFactory
 
 TOKEN = "/api/v1/auth/token"
 REFRESH = "/api/v1/auth/refresh"
@@ -117,16 +117,20 @@ async def test_a_refresh_token_past_its_own_expiry_is_401(
     assert response.status_code == 401
 
 
-async def outlive_the_family(client: AsyncClient, account: Account, users: UserFactory) -> None:
+async def outlive_the_family(
+    client: AsyncClient, account: SignedInUser, users: UserFactory
+) -> None:
     past = utc_now() - timedelta(seconds=1)
     await _set_token_times(users.database, account.refresh_token, family_expires_at=past)
 
 
-async def log_out(client: AsyncClient, account: Account, users: UserFactory) -> None:
+async def log_out(client: AsyncClient, account: SignedInUser, users: UserFactory) -> None:
     assert (await client.post(LOGOUT, json={"refresh_token": account.refresh_token})).is_success
 
 
-async def change_the_password(client: AsyncClient, account: Account, users: UserFactory) -> None:
+async def change_the_password(
+    client: AsyncClient, account: SignedInUser, users: UserFactory
+) -> None:
     response = await client.put(
         f"{ME}/password",
         headers=account.headers,
@@ -135,7 +139,7 @@ async def change_the_password(client: AsyncClient, account: Account, users: User
     assert response.status_code == 204
 
 
-async def deactivate(client: AsyncClient, account: Account, users: UserFactory) -> None:
+async def deactivate(client: AsyncClient, account: SignedInUser, users: UserFactory) -> None:
     admin = await users.account(superuser=True)
     response = await client.patch(
         f"/api/v1/users/{account.user.id}", headers=admin.headers, json={"is_active": False}
@@ -147,7 +151,7 @@ async def deactivate(client: AsyncClient, account: Account, users: UserFactory) 
 async def test_a_login_s_tokens_all_die_with_it(
     client: AsyncClient,
     users: UserFactory,
-    end: Callable[[AsyncClient, Account, UserFactory], Awaitable[None]],
+    end: Callable[[AsyncClient, SignedInUser, UserFactory], Awaitable[None]],
 ) -> None:
     """A family past its absolute lifetime, a logout, a password change, a deactivation:
     each ends every refresh token of the login, those already rotated from it included."""

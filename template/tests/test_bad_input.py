@@ -13,7 +13,7 @@ from app.db.session import Database
 from app.models import User
 from tests.assertions import assert_problem
 from tests.conftest import AppClient
-from tests.factories import DEFAULT_PASSWORD, Account, UserFactory
+from tests.factories import DEFAULT_PASSWORD, SignedInUser, UserFactory
 
 USERS = "/api/v1/users"
 TOKEN = "/api/v1/auth/token"
@@ -136,14 +136,14 @@ async def test_a_corrupt_stored_hash_is_a_failed_login_and_logged(
 
 
 # A request made by a client on behalf of a superuser's account.
-Request = Callable[[AsyncClient, Account], Awaitable[Response]]
+Request = Callable[[AsyncClient, SignedInUser], Awaitable[Response]]
 
 
 def nul_in_json(field: str) -> Request:
     return lambda client, account: client.post(USERS, json=sign_up_body(**{field: "a\x00b"}))
 
 
-def nul_in_current_password(client: AsyncClient, account: Account) -> Awaitable[Response]:
+def nul_in_current_password(client: AsyncClient, account: SignedInUser) -> Awaitable[Response]:
     body = {"current_password": "pass\x00word", "new_password": "a new password"}
     return client.put(f"{ME}/password", headers=account.headers, json=body)
 
@@ -153,11 +153,11 @@ def nul_in_form(field: str) -> Request:
     return lambda client, account: client.post(TOKEN, data=form)
 
 
-def nul_in_query(client: AsyncClient, account: Account) -> Awaitable[Response]:
+def nul_in_query(client: AsyncClient, account: SignedInUser) -> Awaitable[Response]:
     return client.get(f"{USERS}?limit=%00", headers=account.headers)
 
 
-def nul_in_path(client: AsyncClient, account: Account) -> Awaitable[Response]:
+def nul_in_path(client: AsyncClient, account: SignedInUser) -> Awaitable[Response]:
     return client.get(f"{USERS}/abc%00def", headers=account.headers)
 
 

@@ -11,9 +11,13 @@ from httpx import ASGITransport, AsyncClient
 from app.api.dependencies import CurrentAccount, CurrentUser, SuperUser, SuperuserAccount
 from app.core.clock import utc_now
 from app.core.config import Settings
+from app.core.exceptions import Unauthorized
 from app.core.security import create_access_token
 from app.db.session import Database
 from app.main import create_app
+from app.repositories.account import read_account
+from app.schemas.user import UserUpdate, UserUpdateMe
+from app.services import wiring
 from tests.assertions import assert_problem
 from tests.factories import UserFactory
 
@@ -89,3 +93,26 @@ async def test_both_superuser_forms_admit_only_superusers(
     assert (await extended.get(path, headers=admin.headers)).json() == {"email": admin.user.email}
     assert (await extended.get(path, headers=account.headers)).status_code == 403
     assert (await extended.get(path)).status_code == 401
+
+
+async def test_a_session_ended_after_authentication_changes_nothing(
+    database: Database, settings: Settings, users: UserFactory
+) -> None:
+    """Authenticated a moment before the password changed, the request still finds, under
+    the user's row lock, that its session is over: 401, and the profile stays as it was."""
+    user = await users.create()
+    authenticated = await read_account(database, user.id)
+    assert authenticated is not None
+    async with database.unit_of_work() as session:
+        await wiring.user_service(session, settings).update(
+            user.id, UserUpdate(password="a password set meanwhile")
+        )
+
+    with pytest.raises(Unauthorized):
+        async with database.unit_of_work() as session:
+            await wiring.user_service(session, settings).update_me(
+                authenticated, UserUpdateMe(full_name="Too Late")
+            )
+    current = await read_account(database, user.id)
+    assert current is not None
+    assert current.full_name != "Too Late"

@@ -10,6 +10,7 @@ from sqlalchemy import make_url, select, text
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.api.dependencies import READ_ONLY_METHODS
 from app.core.config import Settings
 from app.db.session import Database
 from app.models import User
@@ -38,7 +39,8 @@ async def test_authentication_reads_without_begin_or_commit(deployed: Database) 
 async def test_only_get_requests_get_a_read_only_session(
     deployed: Database, method: str, reads: bool
 ) -> None:
-    async with deployed.session_for(method) as session:
+    assert (method in READ_ONLY_METHODS) is reads
+    async with deployed.session(read_only=reads) as session:
         await session.execute(select(User.id).limit(1))
         raw = (await session.connection()).sync_connection
         assert raw is not None
@@ -46,7 +48,7 @@ async def test_only_get_requests_get_a_read_only_session(
 
 
 async def test_a_get_request_cannot_write(deployed: Database) -> None:
-    async with deployed.session_for("GET") as session:
+    async with deployed.session(read_only=True) as session:
         session.add(User(email="never@example.com", hashed_password="x"))
         with pytest.raises(InvalidRequestError, match="must not write"):
             await session.flush()

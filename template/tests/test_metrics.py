@@ -9,7 +9,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-from httpx import AsyncClient
+from fastapi import FastAPI
+from httpx import ASGITransport, AsyncClient
 from pydantic import SecretStr, ValidationError
 
 from app.core import answers
@@ -44,6 +45,20 @@ async def test_requests_are_labelled_by_route_template(client: AsyncClient) -> N
     assert str(user_id) not in exposition
     # Scrapes are not measured: reading the numbers does not change them.
     assert 'route="/metrics"' not in await scrape(client)
+
+
+async def test_behind_a_path_prefix_requests_keep_their_route_labels(app: FastAPI) -> None:
+    """A proxy that serves the app under a prefix sets root_path: routes and labels are
+    matched on the path within the app, as the router matches them."""
+    transport = ASGITransport(app=app, root_path="/prefix")
+    async with AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/prefix/health/live")).status_code == 200
+        assert (await client.put("/prefix/health/live")).status_code == 405
+        exposition = (await client.get("/prefix/metrics")).text
+    samples = metric_series(exposition)
+    assert samples[series(DURATION_COUNT, method="GET", route="/health/live", status_code="200")]
+    assert samples[series(DURATION_COUNT, method="PUT", route="/health/live", status_code="405")]
+    assert 'route="<unmatched>"' not in exposition
 
 
 def random_request(number: int) -> tuple[str, str]:

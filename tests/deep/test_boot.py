@@ -11,13 +11,7 @@ import pytest
 
 from tests.support.databases import create_database, drop_database
 from tests.support.environment import InstalledProject
-from tests.support.service_processes import (
-    Service,
-    random_secret_key,
-    start_production,
-    stop,
-    wait_until_live,
-)
+from tests.support.service_processes import Service, serving
 
 pytestmark = pytest.mark.deep
 
@@ -32,16 +26,11 @@ def service(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Service]:
     """The default variant serving on a free port against its own fresh database."""
-    project = installed_project("default")
     database = create_database()
     try:
         log = tmp_path_factory.mktemp("boot") / "service.log"
-        running = start_production(project, log, database, random_secret_key())
-        try:
-            wait_until_live(running)
+        with serving(installed_project("default"), log, database) as running:
             yield running
-        finally:
-            stop(running.process)
     finally:
         drop_database(database)
 

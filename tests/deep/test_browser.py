@@ -18,13 +18,7 @@ from playwright.async_api import Page, Route, async_playwright
 
 from tests.support.databases import create_database, drop_database
 from tests.support.environment import InstalledProject
-from tests.support.service_processes import (
-    Service,
-    random_secret_key,
-    start_production,
-    stop,
-    wait_until_live,
-)
+from tests.support.service_processes import Service, serving
 
 pytestmark = pytest.mark.deep
 
@@ -59,14 +53,8 @@ def service(
     database = create_database()
     try:
         log = tmp_path_factory.mktemp("browser") / "service.log"
-        running = start_production(
-            installed_project("default"), log, database, random_secret_key(), DOCS_ENABLED="true"
-        )
-        try:
-            wait_until_live(running)
+        with serving(installed_project("default"), log, database, DOCS_ENABLED="true") as running:
             yield running
-        finally:
-            stop(running.process)
     finally:
         drop_database(database)
 

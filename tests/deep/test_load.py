@@ -18,13 +18,7 @@ import pytest
 from tests.support.api_calls import PASSWORD, log_in, sign_up
 from tests.support.databases import create_database, drop_database, psql
 from tests.support.environment import InstalledProject
-from tests.support.service_processes import (
-    Service,
-    random_secret_key,
-    start_production,
-    stop,
-    wait_until_live,
-)
+from tests.support.service_processes import Service, serving
 
 pytestmark = pytest.mark.deep
 
@@ -49,21 +43,16 @@ def service(
     """The default variant as deployed, with rate limits raised and bcrypt at its lowest cost:
     at cost 12 two cores hash about eight passwords a second, and the load would be a
     hundred hashes instead of thousands of requests. Other tests run at full cost."""
-    running = start_production(
+    with serving(
         installed_project("default"),
         tmp_path_factory.mktemp("load") / "service.log",
         database,
-        random_secret_key(),
         RATE_LIMIT_LOGIN=RAISED_LIMIT,
         RATE_LIMIT_SIGNUP=RAISED_LIMIT,
         RATE_LIMIT_REFRESH=RAISED_LIMIT,
         BCRYPT_ROUNDS="4",
-    )
-    try:
-        wait_until_live(running)
+    ) as running:
         yield running
-    finally:
-        stop(running.process)
 
 
 def client_for(service: Service) -> httpx.AsyncClient:

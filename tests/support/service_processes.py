@@ -100,6 +100,19 @@ def start_production(
     return Service(f"http://127.0.0.1:{port}", process, log)
 
 
+@contextlib.contextmanager
+def serving(
+    project: InstalledProject, log: Path, database: str, **overrides: str
+) -> Iterator[Service]:
+    """The service as deployed against `database`, live until the block ends, then stopped."""
+    service = start_production(project, log, database, random_secret_key(), **overrides)
+    try:
+        wait_until_live(service)
+        yield service
+    finally:
+        stop(service.process)
+
+
 def wait_until_live(service: Service) -> None:
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:

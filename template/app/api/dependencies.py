@@ -17,12 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.api.problems import declares
 from app.core.config import Settings
 from app.core.context import user_id_var
-from app.core.exceptions import Forbidden
 from app.db.session import Database
 from app.models import User
 from app.repositories.account import Account, read_account
 from app.services import wiring
-from app.services.auth import AuthService, authenticate_account
+from app.services.auth import AuthService, authenticate_account, require_superuser
 from app.services.users import UserService
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -43,10 +42,16 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
+# Methods whose requests only read: their units of work autocommit, saving BEGIN and
+# COMMIT, and refuse writes. A route that writes is a POST, PUT, PATCH or DELETE.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+
+
 @declares(503)
 async def get_session(request: Request, database: DatabaseDep) -> AsyncIterator[AsyncSession]:
-    """The request's unit of work: a GET or HEAD only reads (see Database.session_for)."""
-    async with database.unit_of_work(request.method) as session:
+    """The request's unit of work (Database.unit_of_work)."""
+    read_only = request.method in READ_ONLY_METHODS
+    async with database.unit_of_work(read_only=read_only) as session:
         yield session
 
 
@@ -96,16 +101,12 @@ async def get_current_user(auth: AuthServiceDep, token: BearerToken) -> User:
 async def get_superuser_account(
     account: Annotated[Account, Depends(get_current_account)],
 ) -> Account:
-    if not account.is_superuser:
-        raise Forbidden("Only superusers may do this.")
-    return account
+    return require_superuser(account)
 
 
 @declares(403)
 async def get_superuser(user: Annotated[User, Depends(get_current_user)]) -> User:
-    if not user.is_superuser:
-        raise Forbidden("Only superusers may do this.")
-    return user
+    return require_superuser(user)
 
 
 CurrentAccount = Annotated[Account, Depends(get_current_account)]

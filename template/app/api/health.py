@@ -1,13 +1,10 @@
 """Liveness (the process answers) and readiness (its database answers in time)."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.api.dependencies import DatabaseDep, SettingsDep
-from app.api.rate_limits import get_rate_limiter
-from app.core.rate_limiter import RateLimiter
+from app.api.rate_limits import RateLimiterDep
 from app.schemas.health import Liveness, Readiness
 
 router = APIRouter(prefix="/health", tags=["health"])
@@ -27,7 +24,7 @@ async def live() -> Liveness:
 async def ready(
     database: DatabaseDep,
     settings: SettingsDep,
-    limiter: Annotated[RateLimiter, Depends(get_rate_limiter)],
+    limiter: RateLimiterDep,
 ) -> JSONResponse:
     readiness = Readiness(
         status="ok",

@@ -3,5 +3,6 @@
 from contextvars import ContextVar
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
-# Set by get_current_user once the request is authenticated, so its log lines name the user.
+# Set by the current-user dependencies (app/api/dependencies.py) once the request is
+# authenticated, so its log lines name the user.
 user_id_var: ContextVar[str | None] = ContextVar("user_id", default=None)

@@ -23,6 +23,8 @@ from app.core.exceptions import AppError, DatabaseUnavailable
 from app.db.errors import is_unavailable
 from app.db.pool import FairQueuePool
 
+DB_POOL_RECYCLE_SECONDS = 1800
+
 
 def create_engine(settings: Settings) -> AsyncEngine:
     # A failed statement's error names its SQL but not its values: they may be a
@@ -54,9 +56,6 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
     _replace_closed_connections(engine)
     return engine
-
-
-DB_POOL_RECYCLE_SECONDS = 1800
 
 
 def _replace_closed_connections(engine: AsyncEngine) -> None:
@@ -117,11 +116,14 @@ class ReadOnlySession(Session):
 @event.listens_for(ReadOnlySession, "before_flush")
 def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
     if session.new or session.dirty or session.deleted:
-        raise InvalidRequestError("a GET request must not write: use POST, PUT, PATCH or DELETE")
+        raise InvalidRequestError("a read-only unit of work must not write")
 
 
-# Methods whose requests only read: their sessions autocommit, saving BEGIN and COMMIT.
-READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+def _raise_unavailable(error: Exception) -> None:
+    """A database out of reach is DatabaseUnavailable (a 503 with Retry-After), whatever the
+    driver raised; any other error goes on as it is."""
+    if is_unavailable(error):
+        raise DatabaseUnavailable from error
 
 
 ConnectionSource = Callable[[], AbstractAsyncContextManager[AsyncConnection]]
@@ -135,7 +137,8 @@ class Database:
     Reads need no transaction: on PostgreSQL, `reads` (the sessions of requests that only
     read) and `read_connections` (authentication's one query) autocommit, with no BEGIN
     and COMMIT around the statements, two round trips of three for a one-row read. The
-    tests leave them out: every read then joins the test's own transaction.
+    tests leave `reads` out, and hand over `read_connections` of their own: every read
+    then joins the test's own transaction.
     """
 
     engine: AsyncEngine
@@ -156,9 +159,9 @@ class Database:
             read_connections=autocommit.connect,
         )
 
-    def session_for(self, method: str) -> AsyncSession:
-        """A new session for a request with this HTTP method."""
-        if self.reads is not None and method in READ_ONLY_METHODS:
+    def session(self, *, read_only: bool = False) -> AsyncSession:
+        """A new session; a read-only one autocommits where the database allows it."""
+        if read_only and self.reads is not None:
             return self.reads()
         return self.sessions()
 
@@ -167,7 +170,7 @@ class Database:
         return (self.read_connections or self.engine.connect)()
 
     @asynccontextmanager
-    async def unit_of_work(self, method: str = "POST") -> AsyncIterator[AsyncSession]:
+    async def unit_of_work(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
         """A session whose changes are committed once, when the work ends, or rolled back.
 
         This is where the rule lives: commit when the work succeeds, and when it fails
@@ -177,7 +180,7 @@ class Database:
         DatabaseUnavailable (a 503 with Retry-After), never a bare driver error.
         """
         try:
-            async with self.session_for(method) as session:
+            async with self.session(read_only=read_only) as session:
                 try:
                     yield session
                 except BaseException as exc:
@@ -188,8 +191,7 @@ class Database:
                     raise
                 await session.commit()
         except Exception as exc:
-            if is_unavailable(exc):
-                raise DatabaseUnavailable from exc
+            _raise_unavailable(exc)
             raise
 
     async def read(self, query: Callable[[AsyncConnection], Awaitable[T]]) -> T:
@@ -210,8 +212,7 @@ class Database:
             async with self.reading() as connection:
                 return await query(connection)
         except Exception as exc:
-            if is_unavailable(exc):
-                raise DatabaseUnavailable from exc
+            _raise_unavailable(exc)
             raise
 
     async def answers(self, within_seconds: float) -> bool:

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, delete, or_, select, update
 
 from app.models import RefreshToken
-from app.repositories.base import Repository
+from app.repositories.repository import Repository
 
 
 @dataclass(frozen=True)

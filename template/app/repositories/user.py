@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.models import User
-from app.repositories.base import Repository
+from app.repositories.repository import Repository
 
 
 class UserRepository(Repository[User]):

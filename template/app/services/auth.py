@@ -9,7 +9,7 @@ from typing import NoReturn, TypeVar
 
 from app.core.clock import utc_now
 from app.core.config import Settings
-from app.core.exceptions import InvalidGrant, RefreshTokenReused, Unauthorized
+from app.core.exceptions import Forbidden, InvalidGrant, RefreshTokenReused, Unauthorized
 from app.core.security import (
     AccessClaims,
     burn_password_check,
@@ -65,6 +65,25 @@ def admit(someone: Someone | None, claims: AccessClaims) -> Someone:
         or claims.issued_at < someone.tokens_valid_after.timestamp()
     ):
         raise Unauthorized(STALE_ACCESS_TOKEN)
+    return someone
+
+
+def readmit(account: Account, current: User | None) -> User:
+    """The user `account` named at authentication, read again under its row lock, if its
+    session is still valid: a deactivation or a password change that committed since
+    authentication (it moves `tokens_valid_after`) ends it here too."""
+    if (
+        current is None
+        or not current.is_active
+        or current.tokens_valid_after != account.tokens_valid_after
+    ):
+        raise Unauthorized(STALE_ACCESS_TOKEN)
+    return current
+
+
+def require_superuser(someone: Someone) -> Someone:
+    if not someone.is_superuser:
+        raise Forbidden("Only superusers may do this.")
     return someone
 
 

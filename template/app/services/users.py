@@ -1,23 +1,24 @@
 """Sign-up, self-service profile changes and user administration."""
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from app.core.clock import utc_now
 from app.core.config import Settings
-from app.core.exceptions import Conflict, Forbidden, NotFound, Unauthorized
+from app.core.exceptions import Conflict, Forbidden, NotFound
 from app.core.security import hash_password, verify_password
 from app.models import User
 from app.repositories.account import Account
-from app.repositories.base import ConstraintViolation
 from app.repositories.refresh_token import RefreshTokenRepository
+from app.repositories.repository import ConstraintViolation
 from app.repositories.user import UserRepository
 from app.schemas.user import EmailChange, PasswordChange, UserCreate, UserUpdate, UserUpdateMe
-from app.services.auth import STALE_ACCESS_TOKEN
+from app.services.auth import readmit
 
 EMAIL_TAKEN = "A user with this e-mail address already exists."
 WRONG_PASSWORD = "The current password is incorrect."  # noqa: S105 - a message
 PASSWORD_CHANGED_MEANWHILE = "The password changed during this request; try again."  # noqa: S105
+NO_SUCH_USER = "No user with this id."
 LAST_SUPERUSER = "The last active superuser cannot be removed, demoted or deactivated."
 
 
@@ -36,26 +37,19 @@ class UserService:
         # Hashed before the e-mail is looked up: no connection waits on bcrypt, and a
         # taken address costs as much time as a free one.
         hashed_password = await hash_password(data.password, self.settings.bcrypt_rounds)
-        if await self.users.get_by_email(data.email) is not None:
-            raise Conflict(EMAIL_TAKEN)
         user = User(
             email=data.email,
             full_name=data.full_name,
             hashed_password=hashed_password,
             is_superuser=is_superuser,
         )
-        try:
-            async with self.users.savepoint():
-                await self.users.add(user)
-        except ConstraintViolation:
-            # Another request took the address between the check and the insert.
-            raise Conflict(EMAIL_TAKEN) from None
+        await self._store_with_email(data.email, lambda: self.users.add(user))
         return user
 
     async def get(self, user_id: uuid.UUID) -> User:
         user = await self.users.get(user_id)
         if user is None:
-            raise NotFound("No user with this id.")
+            raise NotFound(NO_SUCH_USER)
         return user
 
     async def list_page(
@@ -103,7 +97,7 @@ class UserService:
             await self._keep_one_superuser(user_id)
         user = await self.users.lock(user_id)
         if user is None:
-            raise NotFound("No user with this id.")
+            raise NotFound(NO_SUCH_USER)
         if data.is_superuser is not None:
             user.is_superuser = data.is_superuser
         if data.is_active is not None:
@@ -126,10 +120,7 @@ class UserService:
 
     async def _lock(self, account: Account) -> User:
         """The authenticated user's row, read again and held for the rest of the request."""
-        user = await self.users.lock(account.id)
-        if user is None or not user.is_active:
-            raise Unauthorized(STALE_ACCESS_TOKEN)
-        return user
+        return readmit(account, await self.users.lock(account.id))
 
     async def _lock_unchanged(self, account: Account, checked_hash: str) -> User:
         """The user's row, held, provided its password is still the one just checked."""
@@ -141,12 +132,25 @@ class UserService:
     async def _set_email(self, user: User, email: str) -> None:
         if email == user.email:
             return
+
+        async def assign() -> None:
+            user.email = email
+            await self.users.flush()
+
+        await self._store_with_email(email, assign)
+
+    async def _store_with_email(self, email: str, write: Callable[[], Awaitable[object]]) -> None:
+        """Run `write`, which stores `email`, unless another user has that address.
+
+        Checked first, for the usual case; then by the unique index, for an address another
+        request took between the check and the write. The write runs in a SAVEPOINT, so
+        that the violation is caught and the request's transaction stays usable.
+        """
         if await self.users.get_by_email(email) is not None:
             raise Conflict(EMAIL_TAKEN)
-        user.email = email
         try:
             async with self.users.savepoint():
-                await self.users.flush()
+                await write()
         except ConstraintViolation:
             raise Conflict(EMAIL_TAKEN) from None
 

@@ -17,7 +17,8 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
 
     A request passes them from the last added to the first, its response the other way:
 
-    - forwarded headers, outermost: the client address and scheme come from
+    - forwarded headers, outermost of these (a traced project's tracing middleware,
+      added once the app is built, wraps them all): the client address and scheme come from
       X-Forwarded-For and -Proto only when the peer is in FORWARDED_ALLOW_IPS, before
       anything (rate limits, logs) reads them. The server's own proxy handling is off
       (scripts/start.sh), so this is the one place that decides.

@@ -49,7 +49,8 @@ class RequestContextMiddleware:
             return
         request_id = _incoming_request_id(scope) or new_request_id()
         request_id_token = request_id_var.set(request_id)
-        # get_current_user names the user once authenticated; no request inherits another's.
+        # The current-user dependencies name the user once authenticated; no request
+        # inherits another's.
         user_id_token = user_id_var.set(None)
         response_started = False
 

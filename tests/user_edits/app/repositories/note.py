@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 
 from app.models import Note
-from app.repositories.base import Repository
+from app.repositories.repository import Repository
 
 
 class NoteRepository(Repository[Note]):

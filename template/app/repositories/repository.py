@@ -1,4 +1,6 @@
-"""The generic repository: it adds, queries and flushes, and never commits."""
+"""The generic repository: it adds, queries and flushes. It never commits a change: the
+unit of work does (Database.unit_of_work); release_connection only ends a transaction
+that has read."""
 
 import uuid
 from typing import Generic, TypeVar
