@@ -9,9 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.databases import create_database, drop_database
 from tests.support.environment import InstalledProject
-from tests.support.service_processes import Service, serving
+from tests.support.service_processes import Service, serving_a_fresh_database
 
 pytestmark = pytest.mark.deep
 
@@ -26,13 +25,9 @@ def service(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Service]:
     """The default variant serving on a free port against its own fresh database."""
-    database = create_database()
-    try:
-        log = tmp_path_factory.mktemp("boot") / "service.log"
-        with serving(installed_project("default"), log, database) as running:
-            yield running
-    finally:
-        drop_database(database)
+    log = tmp_path_factory.mktemp("boot") / "service.log"
+    with serving_a_fresh_database(installed_project("default"), log) as running:
+        yield running
 
 
 def assert_token_pair(response: httpx.Response) -> dict[str, Any]:

@@ -16,9 +16,8 @@ import httpx
 import pytest
 from playwright.async_api import Page, Route, async_playwright
 
-from tests.support.databases import create_database, drop_database
 from tests.support.environment import InstalledProject
-from tests.support.service_processes import Service, serving
+from tests.support.service_processes import Service, serving_a_fresh_database
 
 pytestmark = pytest.mark.deep
 
@@ -50,13 +49,10 @@ def service(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Service]:
     """The default variant as deployed, its docs switched on."""
-    database = create_database()
-    try:
-        log = tmp_path_factory.mktemp("browser") / "service.log"
-        with serving(installed_project("default"), log, database, DOCS_ENABLED="true") as running:
-            yield running
-    finally:
-        drop_database(database)
+    log = tmp_path_factory.mktemp("browser") / "service.log"
+    project = installed_project("default")
+    with serving_a_fresh_database(project, log, DOCS_ENABLED="true") as running:
+        yield running
 
 
 @asynccontextmanager

@@ -74,6 +74,10 @@ def make_user_edits(project: Path) -> None:
         "access_token_expire_minutes: int = Field(default=30,",
         "access_token_expire_minutes: int = Field(default=10,",
     )
+    # A changed default is documented too: the project's own test_env_example insists.
+    replace_once(
+        project / ".env.example", "ACCESS_TOKEN_EXPIRE_MINUTES=30", "ACCESS_TOKEN_EXPIRE_MINUTES=10"
+    )
     replace_once(
         project / "README.md",
         "A FastAPI service on PostgreSQL",

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.databases import database_url
+from tests.support.databases import create_database, database_url, drop_database
 from tests.support.environment import InstalledProject
 
 # Seconds for scripts/start.sh to migrate and answer /health/live.
@@ -111,6 +111,19 @@ def serving(
         yield service
     finally:
         stop(service.process)
+
+
+@contextlib.contextmanager
+def serving_a_fresh_database(
+    project: InstalledProject, log: Path, **overrides: str
+) -> Iterator[Service]:
+    """`serving`, against a database of its own, dropped once the service has stopped."""
+    database = create_database()
+    try:
+        with serving(project, log, database, **overrides) as service:
+            yield service
+    finally:
+        drop_database(database)
 
 
 def wait_until_live(service: Service) -> None:
