@@ -1,6 +1,6 @@
 # Development tasks for the template itself; `make help` lists them.
 .DEFAULT_GOAL := help
-.PHONY: help install test test-fast lint format render bench bench-smoke bench-tracing
+.PHONY: help install test test-fast lint format render bench bench-smoke bench-tracing docs docs-serve
 
 # Where `make render` writes a project rendered with the default answers.
 DEST ?= /tmp/rendered-service
@@ -24,6 +24,12 @@ lint: ## Check style of extensions/, upgrades/, tests/ and bench/
 format: ## Fix style of extensions/, upgrades/, tests/ and bench/
 	uv run ruff check --fix extensions/ upgrades/ tests/ bench/
 	uv run ruff format extensions/ upgrades/ tests/ bench/
+
+docs: ## Build the documentation site strictly into site/ (mkdocs-material)
+	NO_MKDOCS_2_WARNING=1 uv run mkdocs build --strict
+
+docs-serve: ## Serve the documentation site with live reload on http://127.0.0.1:8000
+	NO_MKDOCS_2_WARNING=1 uv run mkdocs serve
 
 bench: ## Measure the rendered service against its baselines (about 10 minutes; needs PostgreSQL)
 	uv run python -m bench.run

@@ -1,0 +1,110 @@
+"""The documentation site: it builds strictly, every page is in its navigation, and its
+reference pages cover every question of copier.yml and every variable of .env.example."""
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.commands import run
+from tests.support.environment import TEMPLATE_ROOT, TOOLS
+from tests.support.variants import Render
+
+DOCS = TEMPLATE_ROOT / "docs"
+# The variants whose .env.example, together, name every variable a project can have.
+VARIANTS = [{}, {"rate_limit_store": "redis", "tracing": "opentelemetry"}]
+# An active line of .env.example whose value is the project's own (an answer, a secret).
+FROM_THE_ANSWERS = {"DATABASE_URL", "SECRET_KEY", "CORS_ORIGINS", "RATE_LIMIT_STORE"}
+FROM_THE_ANSWERS |= {"RATE_LIMIT_KEY_PREFIX"}
+VARIABLE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=(.*)$")
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """mkdocs.yml as data: its `!!python/name:` tags (a fence formatter) are left as None."""
+
+
+_ConfigLoader.add_multi_constructor("tag:yaml.org,2002:python/", lambda *_: None)
+
+
+def site_config() -> dict[str, Any]:
+    config: dict[str, Any] = yaml.load(
+        (TEMPLATE_ROOT / "mkdocs.yml").read_text(), Loader=_ConfigLoader
+    )
+    return config
+
+
+def nav_pages(entries: list[Any]) -> list[str]:
+    pages = []
+    for entry in entries:
+        for value in entry.values() if isinstance(entry, dict) else [entry]:
+            pages.extend(nav_pages(value) if isinstance(value, list) else [value])
+    return pages
+
+
+def sections(page: Path) -> dict[str, str]:
+    """The text under each `## `name`` heading of a page, by name, its lines joined."""
+    found: dict[str, str] = {}
+    for part in re.split(r"^## ", page.read_text(), flags=re.M)[1:]:
+        heading, _, body = part.partition("\n")
+        found[heading.strip().strip("`")] = " ".join(body.split())
+    return found
+
+
+def test_the_site_builds_strictly(tmp_path: Path) -> None:
+    # Strict: a broken link, a missing page or an unknown anchor fails the build.
+    run(
+        [str(TOOLS / "mkdocs"), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=TEMPLATE_ROOT,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},  # no advertisement in the output
+    )
+    assert (tmp_path / "site/questions/index.html").is_file()
+
+
+def test_every_page_is_in_the_navigation() -> None:
+    pages = sorted(str(path.relative_to(DOCS)) for path in DOCS.rglob("*.md"))
+    assert sorted(nav_pages(site_config()["nav"])) == pages
+
+
+def test_every_question_is_documented_with_its_default_and_values() -> None:
+    questions = {
+        name: spec
+        for name, spec in yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text()).items()
+        if not name.startswith("_")
+    }
+    documented = sections(DOCS / "questions.md")
+    missing = sorted(questions.keys() - documented.keys())
+    assert missing == [], "questions without a section in docs/questions.md"
+    for name, spec in questions.items():
+        default = str(spec.get("default", ""))
+        if "{{" not in default:  # a default computed from other answers is described
+            assert f"`{default}`" in documented[name], (name, default)
+        for value in spec.get("choices", []):
+            assert f"`{value}`" in documented[name], (name, value)
+
+
+@pytest.fixture(scope="module")
+def documented_variables() -> dict[str, str]:
+    """Each variable of docs/configuration.md's tables, with its row."""
+    rows = re.findall(
+        r"^\| `([A-Z][A-Z0-9_]*)` \|(.*)$", (DOCS / "configuration.md").read_text(), re.M
+    )
+    return dict(rows)
+
+
+def test_every_variable_is_documented_with_its_default(
+    render: Render, documented_variables: dict[str, str]
+) -> None:
+    named: set[str] = set()
+    for answers in VARIANTS:
+        for line in (render(**answers) / ".env.example").read_text().splitlines():
+            if match := VARIABLE.match(line):
+                name, value = match[1], match[2]
+                named.add(name)
+                active = not line.startswith("#")
+                if active and name not in FROM_THE_ANSWERS:
+                    assert f"`{value}`" in documented_variables.get(name, ""), (name, value)
+    assert sorted(named - documented_variables.keys()) == [], "undocumented variables"
+    assert sorted(documented_variables.keys() - named) == [], "documented, but read by nothing"
