@@ -9,6 +9,9 @@ from tests.assertions import assert_problem
 from tests.conftest import AppClient
 from tests.factories import UserFactory
 
+# Each test counts to a per-minute limit (tests/conftest.py says why).
+pytestmark = pytest.mark.usefixtures("one_minute_window")
+
 TOKEN = "/api/v1/auth/token"
 PASSWORD = "/api/v1/users/me/password"
 EMAIL = "/api/v1/users/me/email"

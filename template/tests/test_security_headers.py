@@ -8,6 +8,9 @@ from app.db.session import Database
 from app.main import create_app
 from tests.conftest import PRODUCTION_READY
 
+# Each test counts to a per-minute limit (tests/conftest.py says why).
+pytestmark = pytest.mark.usefixtures("one_minute_window")
+
 TOKEN = "/api/v1/auth/token"
 WRONG_LOGIN = {"username": "nobody@example.com", "password": "not the password"}
 SECURITY_HEADERS = {
