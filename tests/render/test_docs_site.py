@@ -17,8 +17,13 @@ DOCS = TEMPLATE_ROOT / "docs"
 # The variants whose .env.example, together, name every variable a project can have.
 VARIANTS = [{}, {"rate_limit_store": "redis", "tracing": "opentelemetry"}]
 # An active line of .env.example whose value is the project's own (an answer, a secret).
-FROM_THE_ANSWERS = {"DATABASE_URL", "SECRET_KEY", "CORS_ORIGINS", "RATE_LIMIT_STORE"}
-FROM_THE_ANSWERS |= {"RATE_LIMIT_KEY_PREFIX"}
+FROM_THE_ANSWERS = {
+    "DATABASE_URL",
+    "SECRET_KEY",
+    "CORS_ORIGINS",
+    "RATE_LIMIT_STORE",
+    "RATE_LIMIT_KEY_PREFIX",
+}
 VARIABLE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=(.*)$")
 
 

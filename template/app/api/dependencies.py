@@ -21,7 +21,7 @@ from app.db.session import Database
 from app.models import User
 from app.repositories.account import Account, read_account
 from app.services import wiring
-from app.services.auth import AuthService, authenticate_account, require_superuser
+from app.services.auth import AuthService, authenticate_bearer, require_superuser
 from app.services.users import UserService
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
@@ -83,7 +83,7 @@ async def get_current_account(
     """The user the bearer token names, as a frozen `Account` read on a connection of its
     own: no unit of work is opened for it. A route that changes the user reads it again,
     under its lock; the template's own routes all authenticate this way."""
-    account = await authenticate_account(token, settings, partial(read_account, database))
+    account = await authenticate_bearer(token, settings, partial(read_account, database))
     _name_in_logs(account.id)
     return account
 

@@ -87,15 +87,16 @@ def require_superuser(someone: Someone) -> Someone:
     return someone
 
 
-async def authenticate_account(
+async def authenticate_bearer(
     token: str | None,
     settings: Settings,
-    find_account: Callable[[uuid.UUID], Awaitable[Account | None]],
-) -> Account:
-    """The account a bearer token names, read by `find_account` outside any unit of work:
-    most authenticated requests need nothing else from the database."""
+    find: Callable[[uuid.UUID], Awaitable[Someone | None]],
+) -> Someone:
+    """The user a bearer token names, read by `find`, if the token and the user are valid:
+    an `Account` read outside any unit of work (most authenticated requests need nothing
+    else from the database), or a `User` of the request's unit of work."""
     claims = access_claims(token, settings)
-    return admit(await find_account(claims.subject), claims)
+    return admit(await find(claims.subject), claims)
 
 
 class AuthService:
@@ -108,8 +109,7 @@ class AuthService:
 
     async def current_user(self, token: str | None) -> User:
         """The user a bearer token names, as a User of this unit of work."""
-        claims = access_claims(token, self.settings)
-        return admit(await self.users.get(claims.subject), claims)
+        return await authenticate_bearer(token, self.settings, self.users.get)
 
     async def authenticate(self, email: str, password: str) -> User:
         """The active user with these credentials, its row held for the rest of the request.

@@ -17,7 +17,6 @@ from app.services.auth import readmit
 
 EMAIL_TAKEN = "A user with this e-mail address already exists."
 WRONG_PASSWORD = "The current password is incorrect."  # noqa: S105 - a message
-PASSWORD_CHANGED_MEANWHILE = "The password changed during this request; try again."  # noqa: S105
 NO_SUCH_USER = "No user with this id."
 LAST_SUPERUSER = "The last active superuser cannot be removed, demoted or deactivated."
 
@@ -68,23 +67,25 @@ class UserService:
         return user
 
     async def change_password(self, account: Account, data: PasswordChange) -> None:
-        """Set a new password; every refresh and access token issued so far dies."""
+        """Set a new password; every refresh and access token issued so far dies.
+
+        The current password is checked against the hash read at authentication; a
+        password changed since then also ended the session, which `_lock` refuses.
+        """
         await self.users.release_connection()
-        checked_hash = account.hashed_password
-        if not await verify_password(data.current_password, checked_hash):
+        if not await verify_password(data.current_password, account.hashed_password):
             raise Forbidden(WRONG_PASSWORD)
         new_hash = await hash_password(data.new_password, self.settings.bcrypt_rounds)
-        current = await self._lock_unchanged(account, checked_hash)
+        current = await self._lock(account)
         current.hashed_password = new_hash
         await self.users.flush()
         await self._end_sessions(current)
 
     async def change_email(self, account: Account, data: EmailChange) -> User:
         await self.users.release_connection()
-        checked_hash = account.hashed_password
-        if not await verify_password(data.current_password, checked_hash):
+        if not await verify_password(data.current_password, account.hashed_password):
             raise Forbidden(WRONG_PASSWORD)
-        current = await self._lock_unchanged(account, checked_hash)
+        current = await self._lock(account)
         await self._set_email(current, data.email)
         return current
 
@@ -119,15 +120,10 @@ class UserService:
         await self.users.delete(user)
 
     async def _lock(self, account: Account) -> User:
-        """The authenticated user's row, read again and held for the rest of the request."""
+        """The authenticated user's row, read again and held for the rest of the request,
+        if its session is still valid (a password change or a deactivation since
+        authentication ended it)."""
         return readmit(account, await self.users.lock(account.id))
-
-    async def _lock_unchanged(self, account: Account, checked_hash: str) -> User:
-        """The user's row, held, provided its password is still the one just checked."""
-        user = await self._lock(account)
-        if user.hashed_password != checked_hash:
-            raise Conflict(PASSWORD_CHANGED_MEANWHILE)
-        return user
 
     async def _set_email(self, user: User, email: str) -> None:
         if email == user.email:

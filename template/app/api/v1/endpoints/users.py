@@ -50,7 +50,7 @@ async def update_me(body: UserUpdateMe, account: CurrentAccount, users: UserServ
     "/me/password",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=PASSWORD_CHECK_LIMITS,
-    responses=declared_problems(403, 409),
+    responses=declared_problems(403),
     summary="Change your password; every session ends, this one included",
 )
 async def change_password(
