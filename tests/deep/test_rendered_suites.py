@@ -10,19 +10,27 @@ from tests.support.environment import InstalledProject
 from tests.support.service_processes import random_secret_key
 from tests.support.variants import DEEP_VARIANTS
 
-pytestmark = [pytest.mark.deep, pytest.mark.parametrize("variant", DEEP_VARIANTS)]
+pytestmark = pytest.mark.deep
+every_variant = pytest.mark.parametrize("variant", DEEP_VARIANTS)
+# The default variant's suites run in deep/test_getting_started.py, as its page shows them.
+other_variants = pytest.mark.parametrize(
+    "variant", [name for name in DEEP_VARIANTS if name != "default"]
+)
 
 Install = Callable[[str], InstalledProject]
 
 
+@every_variant
 def test_mypy(variant: str, installed_project: Install) -> None:
     installed_project(variant).run("uv", "run", "mypy")
 
 
+@other_variants
 def test_suite_on_sqlite(variant: str, installed_project: Install) -> None:
     installed_project(variant).run("uv", "run", "pytest")
 
 
+@other_variants
 def test_suite_on_postgresql(variant: str, installed_project: Install) -> None:
     # The rendered suite creates and drops its own database through this admin URL.
     installed_project(variant).run(
@@ -34,6 +42,7 @@ def test_suite_on_postgresql(variant: str, installed_project: Install) -> None:
 CONTRACT_SEED = "20261203"
 
 
+@every_variant
 def test_contract_with_schemathesis(variant: str, installed_project: Install) -> None:
     """The rendered opt-in contract test, on PostgreSQL: every check, every phase, as an
     ordinary user and as a superuser, with zero failures."""
@@ -53,6 +62,7 @@ def test_contract_with_schemathesis(variant: str, installed_project: Install) ->
     print(f"{variant}: schemathesis cases, user and superuser runs: {', '.join(cases)}")
 
 
+@every_variant
 def test_migrations_round_trip(
     variant: str, installed_project: Install, fresh_database: str
 ) -> None:

@@ -1,0 +1,165 @@
+"""docs/getting-started.md, followed as a reader would: every shell command it shows runs,
+in order, in one folder that starts empty, and must succeed.
+
+Only the differences between a reader's machine and this run are rewritten, each named
+below; a command a test cannot run is listed with the reason. A new command on the page
+runs without any change here, and an entry here that no longer matches the page fails.
+"""
+
+import re
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.commands import run
+from tests.support.databases import ADMIN_DATABASE_URL, database_url
+from tests.support.doc_pages import bash_blocks
+from tests.support.environment import TEMPLATE_ROOT, project_env
+from tests.support.service_processes import STARTUP_TIMEOUT, free_port, stop
+
+pytestmark = pytest.mark.deep
+
+PAGE = TEMPLATE_ROOT / "docs/getting-started.md"
+
+# Commands shown but not run here, with the reason.
+NOT_RUN = {
+    "pip install uv": "installs into the machine's Python; this run already has uv",
+    "docker compose up --build": "no Docker engine here; deep/test_container_start.py runs "
+    "the image's start command and render/test_container_files.py checks the compose file",
+    "OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4318 docker compose --profile tracing up "
+    "--build": "no Docker engine here; deep/test_tracing_export.py exports to a collector",
+}
+
+# What a command must print besides succeeding, by the command as the page shows it. (The
+# page's curl commands fail by themselves on an error status: `-f`.)
+EXPECTED_OUTPUT = {
+    "make test": "database: SQLite",
+    "TEST_DATABASE_URL=postgresql://postgres@localhost:5432/postgres make test": (
+        "database: PostgreSQL"
+    ),
+}
+
+# The rendered default variant's own suites run on both databases here, and only here
+# (deep/test_rendered_suites.py runs the other variant's).
+SUITES = {"make test", "TEST_DATABASE_URL=postgresql://postgres@localhost:5432/postgres make test"}
+
+
+@dataclass
+class Reader:
+    """A reader's shell: a working folder, an environment, and what the page rewrote."""
+
+    cwd: Path
+    env: dict[str, str]
+    substitutions: dict[str, str]
+    used: set[str] = field(default_factory=set)
+    ran: list[str] = field(default_factory=list)
+    servers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def rewrite(self, line: str) -> str:
+        for shown, here in self.substitutions.items():
+            if shown in line:
+                self.used.add(shown)
+                line = line.replace(shown, here)
+        return line
+
+    def shell(self, lines: list[str]) -> str:
+        """Run lines as one bash script in the reader's folder; follow its `cd`."""
+        script = "\n".join([*map(self.rewrite, lines), 'echo "__cwd__=$PWD"'])
+        result = run(["bash", "-euo", "pipefail", "-c", script], cwd=self.cwd, env=self.env)
+        output, _, cwd = result.stdout.rpartition("__cwd__=")
+        self.cwd = Path(cwd.strip())
+        self.ran.extend(lines)
+        return output
+
+    def serve(self, line: str, log: Path) -> None:
+        """Start a command that serves until stopped; wait for the address its comment names."""
+        command = self.rewrite(line)
+        address = re.search(r"https?://\S+", command)
+        assert address, f"a serving command names its address in a comment: {line}"
+        with log.open("wb") as output:
+            process = subprocess.Popen(
+                ["bash", "-c", command],
+                cwd=self.cwd,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # stopped as a group: make, uv, the reloader, uvicorn
+            )
+        self.servers.append(process)
+        deadline = time.monotonic() + STARTUP_TIMEOUT
+        while True:
+            assert process.poll() is None, f"`{line}` exited:\n{log.read_text()}"
+            try:
+                if httpx.get(address[0], timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"{address[0]} not up:\n{log.read_text()}"
+            time.sleep(0.2)
+        self.ran.append(line)
+
+
+@pytest.fixture
+def reader(
+    template_repo: Path, tmp_path: Path, uv_cache_dir: Path, fresh_database: str
+) -> Iterator[Reader]:
+    port = free_port()
+    home = tmp_path / "reader"
+    home.mkdir()
+    (tmp_path / "tmp").mkdir()
+    env = project_env(
+        uv_cache_dir,
+        TMPDIR=str(tmp_path / "tmp"),
+        PRE_COMMIT_HOME=str(tmp_path / "pre-commit"),
+        # `make dev` serves on uvicorn's default port, 8000; here on a free one.
+        UVICORN_PORT=str(port),
+        # What the reader types at create-superuser's prompt.
+        SUPERUSER_PASSWORD="correct horse battery staple",
+    )
+    substitutions = {
+        # The reader answers the questions; this run takes every default.
+        "<this repository>": f"--defaults {template_repo}",
+        "127.0.0.1:8000": f"127.0.0.1:{port}",
+        "postgresql://postgres@localhost:5432/my_service": database_url(fresh_database),
+        "postgresql://postgres@localhost:5432/postgres": ADMIN_DATABASE_URL,
+    }
+    shell = Reader(home, env, substitutions)
+    try:
+        yield shell
+    finally:
+        for process in shell.servers:
+            stop(process)
+
+
+def test_the_getting_started_commands_run_as_shown(reader: Reader, tmp_path: Path) -> None:
+    outputs: dict[str, str] = {}
+    for block in bash_blocks(PAGE):
+        pending: list[str] = []
+        for line in block:
+            if line in NOT_RUN:
+                continue
+            if line.startswith("make dev"):
+                if pending:
+                    outputs.update(dict.fromkeys(pending, reader.shell(pending)))
+                pending = []
+                reader.serve(line, tmp_path / "make-dev.log")
+            else:
+                pending.append(line)
+        if pending:
+            output = reader.shell(pending)
+            outputs.update(dict.fromkeys(pending, output))
+
+    shown = {line for block in bash_blocks(PAGE) for line in block}
+    assert sorted(NOT_RUN.keys() - shown) == [], "NOT_RUN names commands the page lost"
+    assert sorted(reader.substitutions.keys() - reader.used) == [], "rewrites of nothing"
+    assert sorted(SUITES - set(reader.ran)) == [], "a suite the page lost"
+    for line, text in EXPECTED_OUTPUT.items():
+        assert line in outputs, f"the page lost `{line}`"
+        assert text in outputs[line], (line, outputs[line])
+    print(f"ran {len(reader.ran)} commands of {PAGE.name}; not run: {sorted(NOT_RUN)}")
