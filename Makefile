@@ -18,12 +18,12 @@ test-fast: ## Run the fast checks only (tests/render/)
 	uv run pytest -m "not deep"
 
 lint: ## Check style of extensions/, upgrades/, tests/ and bench/
-	uv run ruff check extensions/ upgrades/ tests/ bench/
-	uv run ruff format --check extensions/ upgrades/ tests/ bench/
+	uv run ruff check extensions/ upgrades/ tests/ bench/ docs/hooks/
+	uv run ruff format --check extensions/ upgrades/ tests/ bench/ docs/hooks/
 
 format: ## Fix style of extensions/, upgrades/, tests/ and bench/
-	uv run ruff check --fix extensions/ upgrades/ tests/ bench/
-	uv run ruff format extensions/ upgrades/ tests/ bench/
+	uv run ruff check --fix extensions/ upgrades/ tests/ bench/ docs/hooks/
+	uv run ruff format extensions/ upgrades/ tests/ bench/ docs/hooks/
 
 docs: ## Build the documentation site strictly into site/ (mkdocs-material)
 	NO_MKDOCS_2_WARNING=1 uv run mkdocs build --strict

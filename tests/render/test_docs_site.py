@@ -58,14 +58,37 @@ def sections(page: Path) -> dict[str, str]:
     return found
 
 
-def test_the_site_builds_strictly(tmp_path: Path) -> None:
-    # Strict: a broken link, a missing page or an unknown anchor fails the build.
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The site, built once. Strict: a broken link, a missing page or an unknown anchor
+    fails the build, and so does a hook that fails."""
+    built = tmp_path_factory.mktemp("site")
     run(
-        [str(TOOLS / "mkdocs"), "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        [str(TOOLS / "mkdocs"), "build", "--strict", "--site-dir", str(built)],
         cwd=TEMPLATE_ROOT,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},  # no advertisement in the output
     )
-    assert (tmp_path / "site/questions/index.html").is_file()
+    return built
+
+
+def test_the_site_builds_strictly(site: Path) -> None:
+    assert (site / "questions/index.html").is_file()
+    assert not (site / "hooks").exists(), "the build's hooks are not pages"
+
+
+@pytest.mark.parametrize("store", ["memory", "redis"])
+def test_the_security_model_page_names_every_test_of_each_store(
+    site: Path, render: Render, store: str
+) -> None:
+    """The page shows the document each variant renders: every guarantee's test is on it,
+    and the rows of one store only are marked with it."""
+    document = (render(rate_limit_store=store) / "docs/security-model.md").read_text()
+    tests = set(re.findall(r"`(tests/\w+\.py::\w+)`", document))
+    assert len(tests) >= 40
+    page = (site / "security-model/index.html").read_text()
+    assert sorted(test for test in tests if f"<code>{test}</code>" not in page) == []
+    if store == "redis":
+        assert "<em>Redis store:</em> With the Redis store, two service processes" in page
 
 
 def test_every_page_is_in_the_navigation() -> None:
