@@ -136,3 +136,37 @@ def test_every_variable_is_documented_with_its_default(
                     assert f"`{value}`" in documented_variables.get(name, ""), (name, value)
     assert sorted(named - documented_variables.keys()) == [], "undocumented variables"
     assert sorted(documented_variables.keys() - named) == [], "documented, but read by nothing"
+
+
+def table_rows(text: str) -> list[list[str]]:
+    """The body rows of the Markdown tables in `text`, as lists of cells without backticks."""
+    return [
+        [cell.strip().strip("`") for cell in line.strip("|").split("|")]
+        for line in text.splitlines()
+        if line.startswith("| ") and not line.startswith("|---")
+    ][1:]
+
+
+def test_the_ci_page_shows_the_template_pipeline_s_matrix() -> None:
+    workflow = yaml.safe_load((TEMPLATE_ROOT / ".github/workflows/template-ci.yml").read_text())
+    matrix = workflow["jobs"]["variant"]["strategy"]["matrix"]["include"]
+    fields = ["python", "store", "ci", "deploy", "tracing"]
+    expected = [[str(row[field]) for field in fields] for row in matrix]
+    page = (DOCS / "ci.md").read_text()
+    assert table_rows(page.partition("## The template's own pipeline")[2]) == expected
+    # What the page says of the matrix: every value of every choice question is in a row.
+    questions = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
+    names = ["python_version", "rate_limit_store", "ci_provider", "deploy_platform", "tracing"]
+    for column, name in enumerate(names):
+        assert {row[column] for row in expected} == set(questions[name]["choices"]), name
+
+
+def test_the_ci_page_lists_every_job_of_both_rendered_pipelines(render: Render) -> None:
+    workflow = render(ci_provider="github") / ".github/workflows/ci.yml"
+    github_jobs = set(yaml.safe_load(workflow.read_text())["jobs"])
+    gitlab_file = yaml.safe_load((render(ci_provider="gitlab") / ".gitlab-ci.yml").read_text())
+    keywords = {"workflow", "default", "stages", "variables", "include", "image", "cache"}
+    gitlab_jobs = {name for name in gitlab_file if name not in keywords and name[0] != "."}
+    page = (DOCS / "ci.md").read_text().partition("## The rendered pipeline")[2]
+    documented = {row[0] for row in table_rows(page.partition("## ")[0])}
+    assert github_jobs == gitlab_jobs == documented
