@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from tests.support.commands import run
+from tests.support.doc_pages import bash_blocks, commands
 from tests.support.environment import TEMPLATE_ROOT, TOOLS
 from tests.support.variants import Render
 
@@ -170,3 +171,19 @@ def test_the_ci_page_lists_every_job_of_both_rendered_pipelines(render: Render) 
     page = (DOCS / "ci.md").read_text().partition("## The rendered pipeline")[2]
     documented = {row[0] for row in table_rows(page.partition("## ")[0])}
     assert github_jobs == gitlab_jobs == documented
+
+
+def test_the_readme_quick_start_is_part_of_getting_started() -> None:
+    """The README's quick start shows commands of the getting-started page, which
+    deep/test_getting_started.py runs: so every command a newcomer copies first is run."""
+    readme = TEMPLATE_ROOT / "README.md"
+    [quick_start, _tests] = bash_blocks(readme)
+    page = {
+        command
+        for block in bash_blocks(DOCS / "getting-started.md")
+        for line in block
+        for command in commands(line)
+    }
+    shown = [command for line in quick_start for command in commands(line)]
+    assert len(shown) >= 5
+    assert [command for command in shown if command not in page] == []
