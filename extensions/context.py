@@ -1,8 +1,38 @@
 """Values derived from the answers, computed once for every template file."""
 
+import re
 from typing import Any
 
 from copier_template_extensions import ContextHook
+
+# Where a template that lives on GitHub or GitLab shows a file of a commit: {repository}, {ref}.
+_FILE_PAGES = {
+    "github.com": "https://github.com/{repository}/blob/{ref}",
+    "gitlab.com": "https://gitlab.com/{repository}/-/blob/{ref}",
+}
+_SHORTCUTS = {"gh:": "github.com", "gl:": "gitlab.com"}
+# `owner/name` after the host of an https:// or git@ address, `.git` and slashes dropped.
+_REPOSITORY = re.compile(r"^(?:https://|git@)(?P<host>[^/:]+)[/:](?P<repository>.+?)(?:\.git)?/?$")
+# What copier records as the commit of a render between tags: `1.2.0-3-g1a2b3c4`.
+_BETWEEN_TAGS = re.compile(r"-\d+-g(?P<sha>[0-9a-f]+)$")
+
+
+def template_docs(source: Any, commit: Any) -> str:
+    """The address of the template's docs/ folder at the rendered commit, or "" when the
+    template does not come from GitHub or GitLab (a local path, another host)."""
+    if not isinstance(source, str) or not isinstance(commit, str) or not commit:
+        return ""
+    host, repository = "", ""
+    for shortcut, shortcut_host in _SHORTCUTS.items():
+        if source.startswith(shortcut):
+            host, repository = shortcut_host, source.removeprefix(shortcut).removesuffix(".git")
+    if match := _REPOSITORY.match(source):
+        host, repository = match["host"], match["repository"]
+    if host not in _FILE_PAGES:
+        return ""
+    between = _BETWEEN_TAGS.search(commit)
+    ref = between["sha"] if between else commit
+    return _FILE_PAGES[host].format(repository=repository, ref=ref) + "/docs"
 
 
 class DerivedValues(ContextHook):
@@ -25,3 +55,6 @@ class DerivedValues(ContextHook):
         origins = context.get("cors_origins")
         if isinstance(origins, list):
             context["cors_origins_list"] = [str(origin) for origin in origins]
+        # The template's documentation pages, for the rendered README to point at.
+        recorded = context.get("_copier_answers") or {}
+        context["template_docs"] = template_docs(recorded.get("_src_path"), recorded.get("_commit"))

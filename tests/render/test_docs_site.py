@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
+from extensions.context import template_docs
 from tests.support.commands import run
 from tests.support.doc_pages import bash_blocks, commands
 from tests.support.environment import TEMPLATE_ROOT, TOOLS
@@ -187,3 +188,42 @@ def test_the_readme_quick_start_is_part_of_getting_started() -> None:
     shown = [command for line in quick_start for command in commands(line)]
     assert len(shown) >= 5
     assert [command for command in shown if command not in page] == []
+
+
+def test_the_rendered_readme_points_at_pages_that_exist(render: Render) -> None:
+    source = (TEMPLATE_ROOT / "template/README.md.jinja").read_text()
+    named = re.findall(r'doc_page\("([a-z-]+)"', source)
+    assert len(set(named)) >= 9
+    assert sorted(name for name in named if not (DOCS / f"{name}.md").is_file()) == []
+    # Rendered from a local path, the README names the pages by file.
+    assert "authentication (`authentication.md`)" in (render() / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("source", "commit", "expected"),
+    [
+        (
+            "gh:acme/service-template",
+            "0.7.0",
+            "https://github.com/acme/service-template/blob/0.7.0/docs",
+        ),
+        (
+            "https://github.com/acme/t.git",
+            "0.7.0-3-g1a2b3c4",
+            "https://github.com/acme/t/blob/1a2b3c4/docs",
+        ),
+        (
+            "git@gitlab.com:team/sub/t.git",
+            "0.7.0",
+            "https://gitlab.com/team/sub/t/-/blob/0.7.0/docs",
+        ),
+        ("gl:team/t", "0.7.0", "https://gitlab.com/team/t/-/blob/0.7.0/docs"),
+        ("/home/me/template", "0.7.0", ""),
+        ("https://git.example.com/team/t", "0.7.0", ""),
+        ("gh:acme/t", None, ""),
+    ],
+)
+def test_the_template_s_pages_are_linked_where_its_host_shows_them(
+    source: str, commit: str | None, expected: str
+) -> None:
+    assert template_docs(source, commit) == expected
