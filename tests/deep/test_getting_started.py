@@ -35,6 +35,10 @@ NOT_RUN = {
     "--build": "no Docker engine here; deep/test_tracing_export.py exports to a collector",
 }
 
+# Commands that serve until stopped: started in the background, waited for at the address
+# their comment names, stopped before the next one starts (the reader's Ctrl-C).
+SERVING = ("make dev", "scripts/start.sh")
+
 # What a command must print besides succeeding, by the command as the page shows it. (The
 # page's curl commands fail by themselves on an error status: `-f`.)
 EXPECTED_OUTPUT = {
@@ -78,6 +82,8 @@ class Reader:
 
     def serve(self, line: str, log: Path) -> None:
         """Start a command that serves until stopped; wait for the address its comment names."""
+        for process in self.servers:  # the reader stops the last server first (Ctrl-C)
+            stop(process)
         command = self.rewrite(line)
         address = re.search(r"https?://\S+", command)
         assert address, f"a serving command names its address in a comment: {line}"
@@ -117,8 +123,11 @@ def reader(
         uv_cache_dir,
         TMPDIR=str(tmp_path / "tmp"),
         PRE_COMMIT_HOME=str(tmp_path / "pre-commit"),
-        # `make dev` serves on uvicorn's default port, 8000; here on a free one.
+        # `make dev` (uvicorn's default) and scripts/start.sh serve on port 8000; here on a
+        # free one, on loopback only.
         UVICORN_PORT=str(port),
+        PORT=str(port),
+        HOST="127.0.0.1",
         # What the reader types at create-superuser's prompt.
         SUPERUSER_PASSWORD="correct horse battery staple",
     )
@@ -144,11 +153,11 @@ def test_the_getting_started_commands_run_as_shown(reader: Reader, tmp_path: Pat
         for line in block:
             if line in NOT_RUN:
                 continue
-            if line.startswith("make dev"):
+            if any(command in line for command in SERVING):
                 if pending:
                     outputs.update(dict.fromkeys(pending, reader.shell(pending)))
                 pending = []
-                reader.serve(line, tmp_path / "make-dev.log")
+                reader.serve(line, tmp_path / f"server-{len(reader.servers)}.log")
             else:
                 pending.append(line)
         if pending:
@@ -158,6 +167,8 @@ def test_the_getting_started_commands_run_as_shown(reader: Reader, tmp_path: Pat
     shown = {line for block in bash_blocks(PAGE) for line in block}
     assert sorted(NOT_RUN.keys() - shown) == [], "NOT_RUN names commands the page lost"
     assert sorted(reader.substitutions.keys() - reader.used) == [], "rewrites of nothing"
+    served = [command for command in SERVING if not any(command in line for line in reader.ran)]
+    assert served == [], "the page lost a server"
     assert sorted(SUITES - set(reader.ran)) == [], "a suite the page lost"
     for line, text in EXPECTED_OUTPUT.items():
         assert line in outputs, f"the page lost `{line}`"
