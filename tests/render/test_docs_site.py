@@ -3,6 +3,7 @@ reference pages cover every question of copier.yml and every variable of .env.ex
 
 import os
 import re
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -227,3 +228,34 @@ def test_the_template_s_pages_are_linked_where_its_host_shows_them(
     source: str, commit: str | None, expected: str
 ) -> None:
     assert template_docs(source, commit) == expected
+
+
+def page_text(html: str) -> str:
+    """A built page's text: tags dropped (code is split into highlighted spans), entities read."""
+    return unescape(re.sub(r"<[^>]+>", "", html))
+
+
+@pytest.mark.parametrize(
+    ("answers", "sections"),
+    [
+        ({}, ["Deploy with Docker Compose", "Deploy on Railway"]),
+        (
+            {"deploy_platform": "kubernetes", "rate_limit_store": "redis"},
+            ["Deploy on Kubernetes"],
+        ),
+    ],
+)
+def test_the_deploying_page_shows_the_rendered_readme_s_steps(
+    site: Path, render: Render, answers: dict[str, str], sections: list[str]
+) -> None:
+    readme = (render(**answers) / "README.md").read_text()
+    page = page_text((site / "deploying/index.html").read_text())
+    for title in sections:
+        body = readme.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+        # Every command and every value it shows: the lines of its shell blocks, its code spans.
+        blocks = re.findall(r"```bash\n(.*?)```", body, re.S)
+        spans = re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", body, flags=re.S))
+        shown = [" ".join(line.split()) for line in "\n".join([*blocks, *spans]).splitlines()]
+        assert len(shown) >= 10, title
+        text = " ".join(page.split())
+        assert [line for line in shown if line not in text] == [], title
