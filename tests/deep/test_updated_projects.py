@@ -99,8 +99,8 @@ def change_the_template(repo: Path) -> None:
     )
     replace_once(
         template / "README.md.jinja",
-        "## Rate limiting\n",
-        f"## Rate limiting\n\nLimits were reviewed in {V2}.\n",
+        "## Development\n",
+        f"## Development\n\nTargets were reviewed in {V2}.\n",
     )
     # A new local setting: it must not reach the project's .env, rendered once.
     env = template / ".env.jinja"
@@ -136,7 +136,7 @@ def test_an_update_applies_the_template_change_and_keeps_every_user_edit(
     # The template's change arrived, in new and in user-edited files alike.
     assert (project / "SECURITY.md").read_text().endswith("to backend@example.com.\n")
     assert '"dev-secret", "password"}' in (project / "app/core/config.py").read_text()
-    assert f"Limits were reviewed in {V2}." in (project / "README.md").read_text()
+    assert f"Targets were reviewed in {V2}." in (project / "README.md").read_text()
     assert (
         f"# {V2}: migrations run at start too.\nmigrate: ##" in (project / "Makefile").read_text()
     )

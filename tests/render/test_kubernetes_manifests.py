@@ -178,8 +178,8 @@ def test_only_kubernetes_renders_the_manifests(platform: str, render: Render) ->
     project = render(deploy_platform=platform)
     assert (project / "deploy").exists() == (platform == "kubernetes")
     assert (project / "railway.json").exists() == (platform == "railway")
-    readme = (project / "README.md").read_text()
-    assert ("## Deploy on Kubernetes" in readme) == (platform == "kubernetes")
+    steps = (project / "docs/deploying.md").read_text()
+    assert ("## Kubernetes" in steps) == (platform == "kubernetes")
 
 
 # --- Secrets --------------------------------------------------------------------------------
@@ -225,10 +225,10 @@ def test_example_secret_has_placeholders_for_exactly_the_keys_read(
     example = load(project / BASE / SECRET_EXAMPLE)
     assert example["kind"] == "Secret" and "data" not in example
     assert example["stringData"] == dict.fromkeys(secret_variables(store), PLACEHOLDER)
-    # The README's command creates exactly these keys.
-    readme = (project / "README.md").read_text()
-    command = re.search(r"kubectl create secret generic .*?(?=\n```)", readme, re.DOTALL)
-    assert command, "the README does not say how to create the Secret"
+    # The deployment steps' command creates exactly these keys.
+    steps = (project / "docs/deploying.md").read_text()
+    command = re.search(r"kubectl create secret generic .*?(?=\n\s*```)", steps, re.DOTALL)
+    assert command, "docs/deploying.md does not say how to create the Secret"
     assert set(re.findall(r"--from-literal=(\w+)=", command.group())) == secret_variables(store)
 
 

@@ -68,6 +68,10 @@ COMMON_PATHS = (
     "Dockerfile",
     ".dockerignore",
     "docker-compose.yml",
+    "docs/architecture.md",
+    "docs/deploying.md",
+    "docs/operations.md",
+    "docs/security-model.md",
     "uv.lock",
 )
 

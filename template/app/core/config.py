@@ -51,8 +51,8 @@ class Settings(BaseSettings):
 
     database_url: str
     db_connect_timeout: float = Field(default=5, gt=0, le=60)
-    # Connections per worker: as many as it may serve requests at once (see the README's
-    # tuning notes); more waits up to DB_CONNECT_TIMEOUT for one to come back.
+    # Connections per worker: as many as it may serve requests at once (see docs/operations.md,
+    # "Performance and tuning"); more waits up to DB_CONNECT_TIMEOUT for one to come back.
     db_pool_size: int = Field(default=20, ge=1, le=500)
     # Largest request body read, in bytes; a larger one is refused with a 413.
     max_request_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=1024**3)

@@ -1,9 +1,10 @@
-"""mkdocs hook: a page can quote a section of the README that a project renders, so that
-the site's deployment steps are the rendered README's own, written once in the template.
+"""mkdocs hook: a page can quote a section of a document that a project renders, so that
+what the site and every rendered project say is written once, in the template.
 
-A page asks with a comment on a line of its own:
+A page asks with a comment on a line of its own, naming the file, the `## ` section and
+the answers:
 
-    <!-- rendered README: Deploy on Kubernetes | deploy_platform=kubernetes -->
+    <!-- rendered docs/deploying.md: Kubernetes | deploy_platform=kubernetes -->
 
 The hook renders the template (the working tree, answers given after `|`, defaults for the
 rest, no tasks) once per set of answers, and puts the section's body there: its headings one
@@ -19,18 +20,22 @@ from typing import Any
 import copier
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
-MARKER = re.compile(r"^<!-- rendered README: (?P<section>[^|]+?) \|(?P<answers>[^>]*)-->$", re.M)
+MARKER = re.compile(
+    r"^<!-- rendered (?P<file>\S+): (?P<section>[^|]+?) \|(?P<answers>[^>]*)-->$", re.M
+)
 # A link to anything but a web address or an anchor: a file of the rendered project.
 PROJECT_LINK = re.compile(r"\[([^\]]+)\]\((?!https?://|#)[^)]+\)")
 
-_readmes: dict[str, str] = {}
+_projects: dict[str, Path] = {}
+_folder = tempfile.TemporaryDirectory(prefix="rendered-projects-")
 
 
-def rendered_readme(answers: str) -> str:
-    """The README of a project rendered from the working tree with these `key=value` answers."""
-    if answers not in _readmes:
+def rendered_project(answers: str) -> Path:
+    """A project rendered from the working tree with these `key=value` answers."""
+    if answers not in _projects:
         data = dict(pair.split("=", 1) for pair in answers.split())
-        with tempfile.TemporaryDirectory() as folder, warnings.catch_warnings():
+        folder = Path(tempfile.mkdtemp(dir=_folder.name))
+        with warnings.catch_warnings():
             # Rendering a working tree with uncommitted changes is what is meant here.
             warnings.simplefilter("ignore")
             copier.run_copy(
@@ -39,20 +44,20 @@ def rendered_readme(answers: str) -> str:
                 data=data,
                 defaults=True,
                 unsafe=True,  # the template's own extensions
-                skip_tasks=True,  # no `uv lock`: only the README is read
+                skip_tasks=True,  # no `uv lock`: only documents are read
                 vcs_ref="HEAD",  # the working tree, not the newest tag
                 quiet=True,
             )
-            _readmes[answers] = (Path(folder) / "README.md").read_text()
-    return _readmes[answers]
+        _projects[answers] = folder
+    return _projects[answers]
 
 
-def section(readme: str, title: str) -> str:
-    """The body of the README's `## title` section, ready to sit under a page's heading."""
-    parts = re.split(r"^## ", readme, flags=re.M)
+def section(document: str, title: str) -> str:
+    """The body of a document's `## title` section, ready to sit under a page's heading."""
+    parts = re.split(r"^## ", document, flags=re.M)
     bodies = [part.partition("\n")[2] for part in parts if part.partition("\n")[0] == title]
     if len(bodies) != 1:
-        raise ValueError(f"the rendered README has no single section {title!r}")
+        raise ValueError(f"the rendered document has no single section {title!r}")
     lines = []
     for line in bodies[0].strip().splitlines():
         if line.startswith("#"):
@@ -63,8 +68,15 @@ def section(readme: str, title: str) -> str:
     return "\n".join(lines)
 
 
+def on_config(config: Any, **_: Any) -> Any:
+    # Every build renders afresh, so that `make docs-serve` shows a template edited meanwhile.
+    _projects.clear()
+    return config
+
+
 def on_page_markdown(markdown: str, **_: Any) -> str:
-    return MARKER.sub(
-        lambda found: section(rendered_readme(found["answers"].strip()), found["section"]),
-        markdown,
-    )
+    def quoted(found: re.Match[str]) -> str:
+        document = rendered_project(found["answers"].strip()) / found["file"]
+        return section(document.read_text(), found["section"])
+
+    return MARKER.sub(quoted, markdown)
