@@ -198,7 +198,8 @@ def test_a_conflicting_edit_is_marked_and_refused_by_the_hooks(
         readme = (project / "README.md").read_text()
         assert "<<<<<<< before updating\nOur FastAPI service" in readme
         assert "A FastAPI application on PostgreSQL" in readme
-    git("add", "-A", cwd=project)  # as a user does before committing
+    # Before anything is staged: a .rej file is then untracked, which pre-commit's
+    # --all-files does not see, and `make conflicts` must refuse it all the same.
     refused = run(["make", "conflicts"], cwd=project, env=installed.env(), check=False)
     assert refused.returncode != 0, refused.stdout
     assert reported in refused.stdout

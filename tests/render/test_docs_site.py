@@ -238,23 +238,29 @@ def page_text(html: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("page", "answers", "sections"),
+    ("page", "document", "answers", "sections"),
     [
-        ("deploying", {}, ["Docker Compose", "Railway"]),
-        ("deploying", KUBERNETES_WITH_REDIS, ["Kubernetes"]),
-        ("operations", REDIS_AND_TRACING, ["Rate limiting", "Observability"]),
-        ("operations", {}, ["Performance and tuning"]),
-        ("architecture", {}, ["Each decision has one place", "Units of work", "Naming the user"]),
+        ("deploying", "deploying", {}, ["Docker Compose", "Railway"]),
+        ("deploying", "deploying", KUBERNETES_WITH_REDIS, ["Kubernetes"]),
+        ("operations", "operations", REDIS_AND_TRACING, ["Rate limiting", "Observability"]),
+        ("performance", "operations", {"rate_limit_store": "redis"}, ["Performance and tuning"]),
+        ("architecture", "architecture", {}, ["Each decision has one place", "Units of work"]),
+        ("architecture", "architecture", {}, ["The life of a request", "Naming the user"]),
     ],
 )
 def test_pages_quote_the_documents_a_project_renders(
-    site: Path, render: Render, page: str, answers: dict[str, str], sections: list[str]
+    site: Path,
+    render: Render,
+    page: str,
+    document: str,
+    answers: dict[str, str],
+    sections: list[str],
 ) -> None:
-    """The site's page shows each section of the rendered project's docs/<page>.md whole."""
-    document = (render(**answers) / f"docs/{page}.md").read_text()
+    """The site's page shows each section of the rendered project's docs/<document>.md whole."""
+    rendered = (render(**answers) / f"docs/{document}.md").read_text()
     text = page_text((site / page / "index.html").read_text())
     for title in sections:
-        body = document.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
+        body = rendered.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
         # Every command and every value it shows: the lines of its shell blocks, its code spans.
         blocks = re.findall(r"```bash\n(.*?)```", body, re.S)
         spans = re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", body, flags=re.S))
