@@ -130,6 +130,11 @@ def reader(
         HOST="127.0.0.1",
         # What the reader types at create-superuser's prompt.
         SUPERUSER_PASSWORD="correct horse battery staple",
+        # The reader's git identity, for the page's first commit.
+        GIT_AUTHOR_NAME="Reader",
+        GIT_AUTHOR_EMAIL="reader@example.com",
+        GIT_COMMITTER_NAME="Reader",
+        GIT_COMMITTER_EMAIL="reader@example.com",
     )
     substitutions = {
         # The reader answers the questions; this run takes every default.
