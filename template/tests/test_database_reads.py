@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from sqlalchemy import make_url, select, text
+from sqlalchemy import delete, make_url, select, text, update
 from sqlalchemy.exc import InvalidRequestError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.api.dependencies import READ_ONLY_METHODS
 from app.core.config import Settings
@@ -47,11 +47,39 @@ async def test_only_get_requests_get_a_read_only_session(
         assert raw.connection.driver_connection.is_in_transaction() is not reads  # type: ignore[union-attr]
 
 
-async def test_a_get_request_cannot_write(deployed: Database) -> None:
-    async with deployed.session(read_only=True) as session:
-        session.add(User(email="never@example.com", hashed_password="x"))
+async def add_a_user(session: AsyncSession) -> None:
+    session.add(User(email="never@example.com", hashed_password="x"))
+    await session.flush()
+
+
+async def rename_every_user(session: AsyncSession) -> None:
+    await session.execute(update(User).values(full_name="changed"))
+
+
+async def delete_every_user(session: AsyncSession) -> None:
+    await session.execute(delete(User))
+
+
+# What a GET route might do by mistake.
+WRITES = {"add": add_a_user, "update": rename_every_user, "delete": delete_every_user}
+
+
+async def try_to_write(database: Database, write: str) -> None:
+    async with database.session(read_only=True) as session:
         with pytest.raises(InvalidRequestError, match="must not write"):
-            await session.flush()
+            await WRITES[write](session)
+
+
+@pytest.mark.parametrize("write", WRITES)
+async def test_a_get_request_cannot_write_here(database: Database, write: str) -> None:
+    """In this suite's own database, SQLite or PostgreSQL: a GET route that writes fails its
+    tests, instead of passing them and failing in production."""
+    await try_to_write(database, write)
+
+
+@pytest.mark.parametrize("write", WRITES)
+async def test_a_get_request_cannot_write_as_deployed(deployed: Database, write: str) -> None:
+    await try_to_write(deployed, write)
 
 
 def _terminate_blocking(settings: Settings, pid: int) -> None:

@@ -42,8 +42,8 @@ SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
-# Methods whose requests only read: their units of work autocommit, saving BEGIN and
-# COMMIT, and refuse writes. A route that writes is a POST, PUT, PATCH or DELETE.
+# Methods whose requests only read: their units of work refuse writes, and on PostgreSQL
+# autocommit, saving BEGIN and COMMIT. A route that writes is a POST, PUT, PATCH or DELETE.
 READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.pool import NullPool
 
 from app.core.config import Settings
@@ -110,13 +110,24 @@ def create_session_factory(bind: Any, **options: Any) -> async_sessionmaker[Asyn
 
 
 class ReadOnlySession(Session):
-    """The session of a GET request: it reads outside any transaction, and may not write."""
+    """The session of a GET request: it may not write, on any database, so that a route
+    that writes fails in the tests (SQLite, or PostgreSQL inside the test's transaction)
+    as it would in production, where the session autocommits every statement."""
+
+
+READ_ONLY = "a read-only unit of work must not write"
 
 
 @event.listens_for(ReadOnlySession, "before_flush")
-def _refuse_writes(session: Session, _context: Any, _instances: Any) -> None:
+def _refuse_changes(session: Session, _context: Any, _instances: Any) -> None:
     if session.new or session.dirty or session.deleted:
-        raise InvalidRequestError("a read-only unit of work must not write")
+        raise InvalidRequestError(READ_ONLY)
+
+
+@event.listens_for(ReadOnlySession, "do_orm_execute")
+def _refuse_statements_that_write(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        raise InvalidRequestError(READ_ONLY)
 
 
 def _raise_unavailable(error: Exception) -> None:
@@ -160,10 +171,13 @@ class Database:
         )
 
     def session(self, *, read_only: bool = False) -> AsyncSession:
-        """A new session; a read-only one autocommits where the database allows it."""
-        if read_only and self.reads is not None:
+        """A new session; a read-only one refuses writes, and autocommits where the
+        database allows it (`reads`), else runs in an ordinary transaction."""
+        if not read_only:
+            return self.sessions()
+        if self.reads is not None:
             return self.reads()
-        return self.sessions()
+        return self.sessions(sync_session_class=ReadOnlySession)
 
     def reading(self) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection for a read outside any unit of work."""
