@@ -4,6 +4,10 @@ A model changed without its migration fails here, in `make test`, before CI's
 `alembic check` or a deployment finds it.
 """
 
+import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -12,7 +16,9 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 import app.models  # noqa: F401 - every model registers its table
+from app.core.config import Settings
 from app.db.base import Base
+from tests.conftest import PROJECT_ROOT
 
 
 def schema_differences(connection: Connection) -> list[Any]:
@@ -25,3 +31,38 @@ async def test_the_migrated_schema_matches_the_models(engine: AsyncEngine) -> No
     async with engine.connect() as connection:
         differences = await connection.run_sync(schema_differences)
     assert differences == []
+
+
+def is_json(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
+
+
+def test_the_deploy_s_migration_logs_in_the_service_s_format(settings: Settings) -> None:
+    """scripts/start.sh runs `python -m app.db.migrate` before the server: its lines are
+    the service's own, JSON outside development, so a pipeline reading JSON logs gets no
+    plain line first."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "SECRET_KEY": settings.secret_key.get_secret_value(),
+        "ENV": "dev",  # the test database may be SQLite; the format is asked for below
+        "LOG_FORMAT": "json",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "app.db.migrate"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = (result.stdout + result.stderr).splitlines()
+    assert [line for line in lines if not is_json(line)] == []
+    loggers = {json.loads(line)["logger"] for line in lines}
+    assert "alembic.runtime.migration" in loggers

@@ -5,7 +5,7 @@ lock lets exactly one of them upgrade while the others wait, then find nothing l
 """
 
 import asyncio
-import sys
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -13,11 +13,14 @@ from alembic.config import Config
 from sqlalchemy import text
 
 from app.core.config import get_settings
+from app.core.logging import configure_logging
 from app.db.session import create_engine
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 # Advisory locks are per database and only this runner takes this key: any fixed number works.
 MIGRATION_LOCK_KEY = 7_316_425_801_139_112_021
+
+logger = logging.getLogger(__name__)
 
 
 def upgrade(database_url: str | None = None) -> None:
@@ -26,9 +29,10 @@ def upgrade(database_url: str | None = None) -> None:
     Alembic's env.py runs its own event loop: call this from a thread in async code.
     """
     config = Config(str(ALEMBIC_INI))
+    # The caller's logging stays as it is: alembic.ini's is for `alembic` run by hand.
+    config.attributes["configure_logger"] = False
     if database_url is not None:
         config.attributes["database_url"] = database_url
-        config.attributes["configure_logger"] = False  # the caller's logging stays as it is
     command.upgrade(config, "head")
 
 
@@ -45,7 +49,7 @@ async def upgrade_holding_lock() -> None:
             connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
             lock = {"key": MIGRATION_LOCK_KEY}
             if not await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), lock):
-                print("Another instance is migrating; waiting for it to finish.", file=sys.stderr)
+                logger.info("Another instance is migrating; waiting for it to finish.")
                 await connection.execute(text("SELECT pg_advisory_lock(:key)"), lock)
             await asyncio.to_thread(upgrade)
             # Closing the connection releases the lock, also when the upgrade failed.
@@ -54,4 +58,7 @@ async def upgrade_holding_lock() -> None:
 
 
 if __name__ == "__main__":
+    # The service's own log format (JSON outside development) from the first line a deploy
+    # writes, so that a log pipeline reading JSON gets no plain text before the server's.
+    configure_logging(get_settings())
     asyncio.run(upgrade_holding_lock())
