@@ -1,8 +1,5 @@
 """The create-superuser command, run as a real process against the test database."""
 
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -12,32 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.core.config import Settings
 from app.models import User
-from tests.conftest import PROJECT_ROOT
-
-
-def run_cli(
-    settings: Settings, *args: str, password: str | None
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "SECRET_KEY": settings.secret_key.get_secret_value(),
-        "ENV": "dev",  # the test database may be SQLite; unset would mean production
-        "BCRYPT_ROUNDS": "4",
-    }
-    env.pop("SUPERUSER_PASSWORD", None)
-    if password is not None:
-        env["SUPERUSER_PASSWORD"] = password
-    return subprocess.run(  # noqa: S603 - a fixed command line
-        [sys.executable, "-m", "app.cli", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.processes import run_cli
 
 
 @pytest.fixture

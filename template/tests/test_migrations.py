@@ -5,9 +5,6 @@ A model changed without its migration fails here, in `make test`, before CI's
 """
 
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -18,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import app.models  # noqa: F401 - every model registers its table
 from app.core.config import Settings
 from app.db.base import Base
-from tests.conftest import PROJECT_ROOT
+from tests.processes import run_module
 
 
 def schema_differences(connection: Connection) -> list[Any]:
@@ -44,23 +41,7 @@ def test_the_deploy_s_migration_logs_in_the_service_s_format(settings: Settings)
     """scripts/start.sh runs `python -m app.db.migrate` before the server: its lines are
     the service's own, JSON outside development, so a pipeline reading JSON logs gets no
     plain line first."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "SECRET_KEY": settings.secret_key.get_secret_value(),
-        "ENV": "dev",  # the test database may be SQLite; the format is asked for below
-        "LOG_FORMAT": "json",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "app.db.migrate"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_module(settings, "app.db.migrate", LOG_FORMAT="json")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = (result.stdout + result.stderr).splitlines()
     assert [line for line in lines if not is_json(line)] == []

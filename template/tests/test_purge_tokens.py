@@ -15,7 +15,7 @@ from app.core.config import Settings
 from app.core.security import hash_password
 from app.db.session import Database, create_session_factory
 from app.models import RefreshToken, User
-from tests.test_cli import run_cli
+from tests.processes import run_cli
 
 EMAIL = "purge@example.com"
 
