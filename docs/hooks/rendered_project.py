@@ -9,9 +9,14 @@ the answers:
 The hook renders the template (the working tree, answers given after `|`, defaults for the
 rest, no tasks) once per set of answers, and puts the section's body there: its headings one
 level lower, list items indented as Python-Markdown reads them, and its links to the
-project's own files turned into plain text, since the site has no such files."""
+project's own files turned into plain text, since the site has no such files.
 
+`<!-- the rendered security model -->` puts there the whole of a project's
+docs/security-model.md for both rate-limit stores, the rows of one store only marked."""
+
+import difflib
 import re
+import shutil
 import tempfile
 import warnings
 from pathlib import Path
@@ -23,6 +28,7 @@ TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
 MARKER = re.compile(
     r"^<!-- rendered (?P<file>\S+): (?P<section>[^|]+?) \|(?P<answers>[^>]*)-->$", re.M
 )
+SECURITY_MODEL = "<!-- the rendered security model -->"
 # A link to anything but a web address or an anchor: a file of the rendered project.
 PROJECT_LINK = re.compile(r"\[([^\]]+)\]\((?!https?://|#)[^)]+\)")
 
@@ -68,8 +74,34 @@ def section(document: str, title: str) -> str:
     return "\n".join(lines)
 
 
+def marked(line: str, store: str) -> str:
+    return f"| *{store} store:* {line.removeprefix('| ')}" if line.startswith("| ") else line
+
+
+def security_model_of_both_stores() -> str:
+    """The security model's body (its title left to the page), each store's own rows marked."""
+    memory, redis = (
+        (rendered_project(answers) / "docs/security-model.md").read_text().splitlines()
+        for answers in ("rate_limit_store=memory", "rate_limit_store=redis")
+    )
+    merged: list[str] = []
+    matcher = difflib.SequenceMatcher(a=memory, b=redis, autojunk=False)
+    for tag, m_start, m_end, r_start, r_end in matcher.get_opcodes():
+        if tag == "equal":
+            merged += memory[m_start:m_end]
+        else:
+            merged += [marked(line, "Memory") for line in memory[m_start:m_end]]
+            merged += [marked(line, "Redis") for line in redis[r_start:r_end]]
+    title, *body = merged
+    if not title.startswith("# "):
+        raise ValueError("the rendered docs/security-model.md no longer starts with its title")
+    return "\n".join(body)
+
+
 def on_config(config: Any, **_: Any) -> Any:
     # Every build renders afresh, so that `make docs-serve` shows a template edited meanwhile.
+    for folder in _projects.values():
+        shutil.rmtree(folder, ignore_errors=True)
     _projects.clear()
     return config
 
@@ -79,4 +111,6 @@ def on_page_markdown(markdown: str, **_: Any) -> str:
         document = rendered_project(found["answers"].strip()) / found["file"]
         return section(document.read_text(), found["section"])
 
+    if SECURITY_MODEL in markdown:
+        markdown = markdown.replace(SECURITY_MODEL, security_model_of_both_stores())
     return MARKER.sub(quoted, markdown)
