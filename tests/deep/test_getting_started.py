@@ -8,19 +8,17 @@ runs without any change here, and an entry here that no longer matches the page 
 
 import re
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.support.commands import run
 from tests.support.databases import ADMIN_DATABASE_URL, database_url
 from tests.support.doc_pages import bash_blocks
 from tests.support.environment import TEMPLATE_ROOT, project_env
-from tests.support.service_processes import STARTUP_TIMEOUT, free_port, stop
+from tests.support.service_processes import free_port, stop, wait_until_answering
 
 pytestmark = pytest.mark.deep
 
@@ -81,9 +79,11 @@ class Reader:
         return output
 
     def serve(self, line: str, log: Path) -> None:
-        """Start a command that serves until stopped; wait for the address its comment names."""
-        for process in self.servers:  # the reader stops the last server first (Ctrl-C)
+        """Start a command that serves until stopped, after stopping the last one (the
+        reader's Ctrl-C); wait for the address its comment names."""
+        for process in self.servers:
             stop(process)
+        self.servers.clear()
         command = self.rewrite(line)
         address = re.search(r"https?://\S+", command)
         assert address, f"a serving command names its address in a comment: {line}"
@@ -98,17 +98,26 @@ class Reader:
                 start_new_session=True,  # stopped as a group: make, uv, the reloader, uvicorn
             )
         self.servers.append(process)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            assert process.poll() is None, f"`{line}` exited:\n{log.read_text()}"
-            try:
-                if httpx.get(address[0], timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"{address[0]} not up:\n{log.read_text()}"
-            time.sleep(0.2)
+        wait_until_answering(process, address[0], log)
         self.ran.append(line)
+
+
+def segments(block: list[str]) -> Iterator[tuple[bool, list[str]]]:
+    """A block's lines to run, in order: each serving command alone (True), the lines
+    between them together, in one shell (False)."""
+    lines: list[str] = []
+    for line in block:
+        if line in NOT_RUN:
+            continue
+        if any(command in line for command in SERVING):
+            if lines:
+                yield False, lines
+            yield True, [line]
+            lines = []
+        else:
+            lines.append(line)
+    if lines:
+        yield False, lines
 
 
 @pytest.fixture
@@ -154,20 +163,11 @@ def reader(
 def test_the_getting_started_commands_run_as_shown(reader: Reader, tmp_path: Path) -> None:
     outputs: dict[str, str] = {}
     for block in bash_blocks(PAGE):
-        pending: list[str] = []
-        for line in block:
-            if line in NOT_RUN:
-                continue
-            if any(command in line for command in SERVING):
-                if pending:
-                    outputs.update(dict.fromkeys(pending, reader.shell(pending)))
-                pending = []
-                reader.serve(line, tmp_path / f"server-{len(reader.servers)}.log")
+        for serving, lines in segments(block):
+            if serving:
+                reader.serve(lines[0], tmp_path / f"server-{len(reader.ran)}.log")
             else:
-                pending.append(line)
-        if pending:
-            output = reader.shell(pending)
-            outputs.update(dict.fromkeys(pending, output))
+                outputs.update(dict.fromkeys(lines, reader.shell(lines)))
 
     shown = {line for block in bash_blocks(PAGE) for line in block}
     assert sorted(NOT_RUN.keys() - shown) == [], "NOT_RUN names commands the page lost"

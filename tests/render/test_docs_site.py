@@ -232,20 +232,27 @@ def test_the_template_s_pages_are_linked_where_its_host_shows_them(
     assert template_docs(source, commit) == expected
 
 
+ARCHITECTURE_SECTIONS = [
+    "Each decision has one place",
+    "The life of a request",
+    "Units of work",
+    "Naming the user",
+]
+
+
 def page_text(html: str) -> str:
     """A built page's text: tags dropped (code is split into highlighted spans), entities read."""
     return unescape(re.sub(r"<[^>]+>", "", html))
 
 
 @pytest.mark.parametrize(
-    ("page", "document", "answers", "sections"),
+    ("page", "document", "answers", "titles"),
     [
         ("deploying", "deploying", {}, ["Docker Compose", "Railway"]),
         ("deploying", "deploying", KUBERNETES_WITH_REDIS, ["Kubernetes"]),
         ("operations", "operations", REDIS_AND_TRACING, ["Rate limiting", "Observability"]),
         ("performance", "operations", {"rate_limit_store": "redis"}, ["Performance and tuning"]),
-        ("architecture", "architecture", {}, ["Each decision has one place", "Units of work"]),
-        ("architecture", "architecture", {}, ["The life of a request", "Naming the user"]),
+        ("architecture", "architecture", {}, ARCHITECTURE_SECTIONS),
     ],
 )
 def test_pages_quote_the_documents_a_project_renders(
@@ -254,12 +261,12 @@ def test_pages_quote_the_documents_a_project_renders(
     page: str,
     document: str,
     answers: dict[str, str],
-    sections: list[str],
+    titles: list[str],
 ) -> None:
     """The site's page shows each section of the rendered project's docs/<document>.md whole."""
     rendered = (render(**answers) / f"docs/{document}.md").read_text()
     text = page_text((site / page / "index.html").read_text())
-    for title in sections:
+    for title in titles:
         body = rendered.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
         # Every command and every value it shows: the lines of its shell blocks, its code spans.
         blocks = re.findall(r"```bash\n(.*?)```", body, re.S)

@@ -127,17 +127,22 @@ def serving_a_fresh_database(
 
 
 def wait_until_live(service: Service) -> None:
+    wait_until_answering(service.process, f"{service.url}/health/live", service.log)
+
+
+def wait_until_answering(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    """Until `url` answers 200; fails with the log if the process exits or time runs out."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while time.monotonic() < deadline:
-        if service.process.poll() is not None:
-            pytest.fail(f"start.sh exited {service.process.returncode}:\n{service.log.read_text()}")
+        if process.poll() is not None:
+            pytest.fail(f"the server exited {process.returncode}:\n{log.read_text()}")
         try:
-            if httpx.get(f"{service.url}/health/live", timeout=1).status_code == 200:
+            if httpx.get(url, timeout=1).status_code == 200:
                 return
         except httpx.TransportError:
             pass
         time.sleep(0.2)
-    pytest.fail(f"/health/live not ready after {STARTUP_TIMEOUT} s:\n{service.log.read_text()}")
+    pytest.fail(f"{url} not ready after {STARTUP_TIMEOUT} s:\n{log.read_text()}")
 
 
 def wait_for_text(service: Service, text: str, timeout: float = STARTUP_TIMEOUT) -> None:
