@@ -40,6 +40,8 @@ GENEROUS_LIMIT = "10000/minute"
 PRODUCTION_READY = {
     "database_url": "postgresql+asyncpg://unused@127.0.0.1:1/unused",
     "metrics_token": "metrics-token-of-the-tests-long-enough",
+    "bcrypt_rounds": 10,
+    "cors_origins": ("https://app.example.com",),
 }
 
 

@@ -1,9 +1,11 @@
 """Small factories: users stored through the real service, and their tokens."""
 
 import itertools
+import uuid
 from dataclasses import dataclass
 
 from httpx import AsyncClient, Response
+from jose import jwt
 
 from app.core.config import Settings
 from app.db.session import Database
@@ -21,6 +23,11 @@ class SignedInUser:
     password: str
     access_token: str
     refresh_token: str
+
+    @property
+    def session_id(self) -> uuid.UUID:
+        """The session (refresh-token family) the access token names."""
+        return uuid.UUID(jwt.get_unverified_claims(self.access_token)["sid"])
 
     @property
     def headers(self) -> dict[str, str]:

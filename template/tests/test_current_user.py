@@ -77,7 +77,7 @@ async def test_both_refuse_a_deactivated_user(
     )
     assert deactivated.status_code == 200
     # Deactivation also ends every session; a token issued after it is refused all the same.
-    later = create_access_token(account.user.id, settings, utc_now())
+    later = create_access_token(account.user.id, account.session_id, settings, utc_now())
     response = await extended.request(method, path, headers={"Authorization": f"Bearer {later}"})
 
     assert_problem(response, 401)
@@ -100,8 +100,9 @@ async def test_a_session_ended_after_authentication_changes_nothing(
 ) -> None:
     """Authenticated a moment before the password changed, the request still finds, under
     the user's row lock, that its session is over: 401, and the profile stays as it was."""
-    user = await users.create()
-    authenticated = await read_account(database, user.id)
+    account = await users.account()
+    user = account.user
+    authenticated = await read_account(database, user.id, account.session_id)
     assert authenticated is not None
     async with database.unit_of_work() as session:
         await wiring.user_service(session, settings).update(
@@ -113,6 +114,6 @@ async def test_a_session_ended_after_authentication_changes_nothing(
             await wiring.user_service(session, settings).update_me(
                 authenticated, UserUpdateMe(full_name="Too Late")
             )
-    current = await read_account(database, user.id)
-    assert current is not None
+    async with database.unit_of_work() as session:
+        current = await wiring.user_service(session, settings).get(user.id)
     assert current.full_name != "Too Late"

@@ -36,7 +36,7 @@ async def client(settings: Settings) -> AsyncIterator[AsyncClient]:
         update={"database_url": "postgresql+asyncpg://postgres@127.0.0.1:1/none"}
     )
     app = create_app(unreachable)
-    token = create_access_token(uuid.uuid4(), settings, utc_now())
+    token = create_access_token(uuid.uuid4(), uuid.uuid4(), settings, utc_now())
     async with (
         app.router.lifespan_context(app),
         AsyncClient(
@@ -75,7 +75,8 @@ async def test_an_outage_answers_503_in_time_and_then_passes(settings: Settings)
     app = create_app(
         settings.model_copy(update={"database_url": relayed, "db_connect_timeout": timeout})
     )
-    token = create_access_token(uuid.uuid4(), settings, utc_now())  # a user never stored: 401
+    # A user never stored: 401.
+    token = create_access_token(uuid.uuid4(), uuid.uuid4(), settings, utc_now())
     bearer = {"Authorization": f"Bearer {token}"}
     try:
         async with (

@@ -12,11 +12,9 @@ from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
 
 from app.api.dependencies import CurrentUser
-from app.core.clock import utc_now
 from app.core.config import Settings
 from app.core.context import user_id_var
 from app.core.logging import BatchedStreamHandler, ConsoleFormatter, logging_config
-from app.core.security import create_access_token
 from app.db.session import Database
 from app.main import create_app
 from tests.assertions import assert_problem
@@ -41,8 +39,8 @@ async def test_an_unhandled_error_is_answered_measured_and_logged(
         raise RuntimeError("the route failed")
 
     app.add_api_route("/boom", boom)
-    user = await users.create()
-    bearer = {"Authorization": f"Bearer {create_access_token(user.id, settings, utc_now())}"}
+    account = await users.account()
+    user, bearer = account.user, account.headers
     async with (
         app.router.lifespan_context(app),
         AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client,

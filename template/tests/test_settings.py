@@ -1,4 +1,5 @@
-"""Settings: everywhere but ENV=dev, weak secrets, SQLite, debug and open metrics are refused."""
+"""Settings: everywhere but ENV=dev, weak secrets and costs, SQLite, debug, open metrics and
+insecure origins are refused; secrets never show in a printed settings object."""
 
 from typing import Any
 
@@ -7,9 +8,17 @@ from pydantic import ValidationError
 
 from app.core.config import Settings, load_settings
 
-STRONG_SECRET = "s" * 40
+# Random once (secrets.token_urlsafe(30)); fixed so that a failure can be replayed.
+STRONG_SECRET = "Xq7vK2pL9sRt4wZb8nMc3yHd6fJg1aUe5iOo0QrT"
 POSTGRES = "postgresql+asyncpg://app@db:5432/app"
-METRICS_TOKEN = "m" * 40
+METRICS_TOKEN = "vW3kP8qN2xL7rT5mB9sJ4dH6fG1cY0aZ"
+# What production() passes besides the values a test sets.
+PRODUCTION = {
+    "secret_key": STRONG_SECRET,
+    "database_url": POSTGRES,
+    "metrics_token": METRICS_TOKEN,
+    "cors_origins": ("https://app.example.com",),
+}
 # Every ENV value with production rules, unset included: a deploy that forgets ENV.
 STRICT = [{"env": "production"}, {"env": "staging"}, {}]
 STRICT_IDS = ["production", "staging", "unset"]
@@ -21,10 +30,7 @@ def make(**values: Any) -> Settings:
 
 def production(**values: Any) -> Settings:
     """Settings that pass every production rule, with `values` changed."""
-    return make(
-        **{"secret_key": STRONG_SECRET, "database_url": POSTGRES, "metrics_token": METRICS_TOKEN}
-        | values
-    )
+    return make(**PRODUCTION | values)
 
 
 def test_env_unset_is_production(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -37,6 +43,48 @@ def test_env_unset_is_production(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_production_refuses_a_weak_secret(env: dict[str, str], secret: str) -> None:
     with pytest.raises(ValidationError, match="SECRET_KEY"):
         production(secret_key=secret, **env)
+
+
+@pytest.mark.parametrize("env", STRICT, ids=STRICT_IDS)
+@pytest.mark.parametrize(
+    "secret",
+    [
+        pytest.param("s" * 40, id="one-character"),
+        pytest.param("ab" * 32, id="two-characters"),
+        pytest.param("passwordpasswordpasswordpassword", id="a-word-repeated"),
+        pytest.param("changeme" * 4, id="a-placeholder-repeated"),
+    ],
+)
+def test_production_refuses_a_predictable_secret(env: dict[str, str], secret: str) -> None:
+    """Long enough is not enough: a key of few distinct characters is guessable."""
+    with pytest.raises(ValidationError, match="SECRET_KEY is too predictable"):
+        production(secret_key=secret, **env)
+
+
+@pytest.mark.parametrize("env", STRICT, ids=STRICT_IDS)
+def test_production_refuses_a_cheap_password_hash(env: dict[str, str]) -> None:
+    with pytest.raises(ValidationError, match="BCRYPT_ROUNDS must be at least 10"):
+        production(bcrypt_rounds=9, **env)
+    assert production(bcrypt_rounds=10, **env).bcrypt_rounds == 10
+
+
+@pytest.mark.parametrize("env", STRICT, ids=STRICT_IDS)
+def test_production_refuses_a_short_metrics_token(env: dict[str, str]) -> None:
+    with pytest.raises(ValidationError, match="METRICS_TOKEN must be at least 32"):
+        production(metrics_token="m", **env)
+    with pytest.raises(ValidationError, match="METRICS_TOKEN must be at least 32"):
+        production(metrics_token=METRICS_TOKEN[:31], **env)
+
+
+@pytest.mark.parametrize("env", STRICT, ids=STRICT_IDS)
+@pytest.mark.parametrize("origin", ["null", "http://app.example.com", "http://localhost:3000"])
+def test_production_refuses_insecure_cors_origins(env: dict[str, str], origin: str) -> None:
+    """A page served from "null" (a sandboxed frame, a file) or over plain http could be
+    anyone's; with credentials allowed, it would read the users' data."""
+    with pytest.raises(ValidationError, match="CORS_ORIGINS must be https"):
+        production(cors_origins=("https://app.example.com", origin), **env)
+    assert make(env="dev", secret_key="dev", database_url=POSTGRES, cors_origins=(origin,))
+    assert production(cors_origins=(), **env).cors_origins == ()
 
 
 @pytest.mark.parametrize("env", STRICT, ids=STRICT_IDS)
@@ -73,8 +121,11 @@ def test_the_docs_are_served_in_development_unless_told(
     assert production(**values).serves_docs is served
 
 
-@pytest.mark.parametrize("proxies", ["*", "10.0.0.1, *"])
+@pytest.mark.parametrize(
+    "proxies", ["*", "10.0.0.1, *", "0.0.0.0/0", "::/0", "10.0.0.0/8, 0.0.0.0/0", "0.0.0.0/0,::/0"]
+)
 def test_trusting_every_proxy_is_refused(proxies: str) -> None:
+    """ "*" and the networks of prefix length 0, which are "*" spelled otherwise."""
     with pytest.raises(ValidationError, match="choose its own address"):
         production(forwarded_allow_ips=proxies)
 
@@ -115,21 +166,58 @@ def test_cors_origins_come_from_a_comma_separated_variable(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("CORS_ORIGINS", "https://a.example.com, https://b.example.com")
-    settings = production()
+    settings = make(**{name: value for name, value in PRODUCTION.items() if name != "cors_origins"})
     assert settings.cors_origins == ("https://a.example.com", "https://b.example.com")
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("SECRET_KEY", "change-me"),
+        ("SECRET_KEY", "x" * 64),
+        ("BCRYPT_ROUNDS", "4"),
+        ("METRICS_TOKEN", "short"),
+        ("CORS_ORIGINS", "null"),
+        ("CORS_ORIGINS", "http://app.example.com"),
+        ("FORWARDED_ALLOW_IPS", "0.0.0.0/0"),
+    ],
+)
 def test_a_bad_configuration_stops_with_one_line(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: object
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: object,
+    variable: str,
+    value: str,
 ) -> None:
+    """Each refusal at start is one line naming the variable, and never echoes a secret."""
     monkeypatch.chdir(str(tmp_path))  # no .env here
-    monkeypatch.setenv("ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "change-me")
-    monkeypatch.setenv("DATABASE_URL", POSTGRES)
+    environment = {
+        "ENV": "production",
+        "SECRET_KEY": STRONG_SECRET,
+        "DATABASE_URL": POSTGRES,
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "CORS_ORIGINS": "https://app.example.com",
+    }
+    for name, setting in (environment | {variable: value}).items():
+        monkeypatch.setenv(name, setting)
     with pytest.raises(SystemExit) as stopped:
         load_settings()
     assert stopped.value.code == 1
     error = capsys.readouterr().err
     assert error.count("\n") == 1
     assert error.startswith("Configuration error:")
-    assert "SECRET_KEY" in error
+    assert variable in error
+    if variable in ("SECRET_KEY", "METRICS_TOKEN"):
+        assert value not in error
+
+
+def test_secrets_and_urls_with_passwords_never_print() -> None:
+    """A settings object in a log line or a traceback shows no secret: SECRET_KEY and
+    METRICS_TOKEN are SecretStr, and the URLs, which carry passwords, are left out of repr."""
+    settings = production(
+        database_url="postgresql://app:database-password@db/app",
+        redis_url="redis://:redis-password@cache:6379/0",
+    )
+    for shown in (repr(settings), str(settings)):
+        for secret in (STRONG_SECRET, METRICS_TOKEN, "database-password", "redis-password"):
+            assert secret not in shown

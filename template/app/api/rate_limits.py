@@ -1,7 +1,11 @@
-"""Limits on the endpoints that attackers hammer: login, refresh, sign-up, password checks."""
+"""Limits on the endpoints that attackers hammer: login, refresh, logout, sign-up, password
+checks; per client address, per user, and failed logins per account."""
 
+import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from ipaddress import IPv6Address, IPv6Network, ip_address
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -10,10 +14,12 @@ from limits.errors import StorageError
 from app.api.dependencies import CurrentAccount, SettingsDep
 from app.api.problems import declares
 from app.core.config import Settings
-from app.core.exceptions import ServiceUnavailable, TooManyRequests
-from app.core.rate_limiter import RateLimiter
+from app.core.exceptions import InvalidGrant, ServiceUnavailable, TooManyRequests
+from app.core.rate_limiter import RateLimiter, Verdict
 
 logger = logging.getLogger(__name__)
+
+TOO_MANY = "Too many requests; retry later."
 
 
 async def get_rate_limiter(request: Request) -> RateLimiter:
@@ -28,6 +34,36 @@ def client_address(request: Request) -> str:
     """The socket peer, or the forwarded client when the peer is a trusted proxy
     (ForwardedHeadersMiddleware has already decided which)."""
     return request.client.host if request.client else "unknown"
+
+
+def address_key(address: str, ipv6_prefix: int) -> str:
+    """What a client address is counted as: an IPv4 address itself, an IPv6 address by its
+    network of `ipv6_prefix` bits. A subscriber holds a whole /64 (or more), so counting
+    its addresses one by one would give it 2**64 budgets."""
+    try:
+        parsed = ip_address(address)
+    except ValueError:  # "unknown", or a test client's name
+        return address
+    if not isinstance(parsed, IPv6Address):
+        return address
+    if parsed.ipv4_mapped is not None:  # ::ffff:192.0.2.1 is that IPv4 client
+        return str(parsed.ipv4_mapped)
+    return str(IPv6Network((parsed, ipv6_prefix), strict=False))
+
+
+async def _ask(name: str, question: Awaitable[Verdict]) -> Verdict:
+    try:
+        return await question
+    except StorageError:
+        logger.error("rate-limit store unreachable", extra={"limit": name})
+        raise ServiceUnavailable(
+            "Rate limiting is unavailable right now; try again shortly."
+        ) from None
+
+
+def _refuse(name: str, request: Request, verdict: Verdict) -> None:
+    logger.warning("rate limit hit", extra={"limit": name, "client_ip": client_address(request)})
+    raise TooManyRequests(TOO_MANY, headers={"Retry-After": str(verdict.reset_after)})
 
 
 class RateLimit:
@@ -46,7 +82,8 @@ class RateLimit:
         settings: SettingsDep,
         limiter: RateLimiterDep,
     ) -> None:
-        await self.count(request, response, settings, limiter, client_address(request))
+        key = address_key(client_address(request), settings.rate_limit_ipv6_prefix)
+        await self.count(request, response, settings, limiter, key)
 
     async def count(
         self,
@@ -56,13 +93,7 @@ class RateLimit:
         limiter: RateLimiter,
         key: str,
     ) -> None:
-        try:
-            verdict = await limiter.hit(self.limit(settings), self.name, key)
-        except StorageError:
-            logger.error("rate-limit store unreachable", extra={"limit": self.name})
-            raise ServiceUnavailable(
-                "Rate limiting is unavailable right now; try again shortly."
-            ) from None
+        verdict = await _ask(self.name, limiter.hit(self.limit(settings), self.name, key))
         headers = {
             "X-RateLimit-Limit": str(verdict.limit),
             "X-RateLimit-Remaining": str(verdict.remaining),
@@ -71,14 +102,7 @@ class RateLimit:
         # Error answers are built afresh by the error handlers, which add these too.
         request.state.rate_limit_headers = headers
         if not verdict.allowed:
-            logger.warning(
-                "rate limit hit",
-                extra={"limit": self.name, "client_ip": client_address(request)},
-            )
-            raise TooManyRequests(
-                "Too many requests; retry later.",
-                headers={"Retry-After": str(verdict.reset_after)},
-            )
+            _refuse(self.name, request, verdict)
         response.headers.update(headers)
 
 
@@ -97,8 +121,52 @@ class UserRateLimit(RateLimit):
         await self.count(request, response, settings, limiter, str(user.id))
 
 
+ACCOUNT_LOGIN_LIMIT = "login-account"
+
+
+class AccountLogins:
+    """Failed logins per account (RATE_LIMIT_LOGIN_ACCOUNT), counted across every address
+    and, with the Redis store, every replica: a guesser with many addresses still gets one
+    budget per account. While the account is throttled, every login answers 429, the right
+    password's too; otherwise the answer would tell the guesser when a guess was right.
+
+    Unknown accounts are counted alike, so the throttle says nothing of which exist. The
+    key is a digest of the login name: the store never holds e-mail addresses.
+    """
+
+    def __init__(self, request: Request, settings: Settings, limiter: RateLimiter) -> None:
+        self.request = request
+        self.limit = settings.rate_limit_login_account
+        self.limiter = limiter
+
+    @asynccontextmanager
+    async def attempt(self, login_name: str) -> AsyncIterator[None]:
+        """Refuse a throttled account's login; count the login if it fails."""
+        key = hashlib.sha256(login_name.encode()).hexdigest()
+        keys = (ACCOUNT_LOGIN_LIMIT, key)
+        verdict = await _ask(ACCOUNT_LOGIN_LIMIT, self.limiter.test(self.limit, *keys))
+        if not verdict.allowed:
+            _refuse(ACCOUNT_LOGIN_LIMIT, self.request, verdict)
+        try:
+            yield
+        except InvalidGrant:
+            # Failures racing past the test all count, so a burst can overshoot the limit
+            # by the logins in flight; the per-address limit bounds those.
+            await _ask(ACCOUNT_LOGIN_LIMIT, self.limiter.hit(self.limit, *keys))
+            raise
+
+
+async def get_account_logins(
+    request: Request, settings: SettingsDep, limiter: RateLimiterDep
+) -> AccountLogins:
+    return AccountLogins(request, settings, limiter)
+
+
+AccountLoginsDep = Annotated[AccountLogins, Depends(get_account_logins)]
+
 LOGIN_LIMIT = Depends(RateLimit("login", lambda settings: settings.rate_limit_login))
 REFRESH_LIMIT = Depends(RateLimit("refresh", lambda settings: settings.rate_limit_refresh))
+LOGOUT_LIMIT = Depends(RateLimit("logout", lambda settings: settings.rate_limit_logout))
 SIGNUP_LIMIT = Depends(RateLimit("signup", lambda settings: settings.rate_limit_signup))
 
 

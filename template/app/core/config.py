@@ -1,12 +1,14 @@
 """Settings, read once from the environment and `.env`."""
 
+import math
 import os
 import sys
+from collections import Counter
 from functools import lru_cache
 from ipaddress import IPv4Network, IPv6Network
 from typing import Annotated, Literal
 
-from limits import parse as parse_limit
+from limits import parse_many
 from pydantic import (
     Field,
     SecretStr,
@@ -26,6 +28,26 @@ PLACEHOLDER_SECRETS = frozenset(
     {"change-me", "changeme", "secret", "your-secret-key", "dev-secret"}
 )
 MIN_PRODUCTION_SECRET_LENGTH = 32
+# A floor that catches keys nobody drew at random (a word repeated, a few characters), by
+# estimated_entropy_bits. Not a measure of strength: the estimate of a random key of 32 hex
+# characters (128 real bits) can fall to about 95, so the floor stays below that.
+MIN_PRODUCTION_SECRET_BITS = 90
+# Below this bcrypt cost a stolen hash is cheap to crack; tests use 4, production never.
+MIN_PRODUCTION_BCRYPT_ROUNDS = 10
+MIN_METRICS_TOKEN_LENGTH = 32
+GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105
+
+
+def estimated_entropy_bits(secret: str) -> float:
+    """A rough estimate of the secret's entropy: its length times the Shannon entropy of
+    its characters' frequencies. A random key of 64 URL-safe characters scores about 350;
+    32 identical characters score 0, "abab..." one bit a character, "changeme" four times
+    88: long, but weak."""
+    counts = Counter(secret)
+    per_character = -sum(
+        count / len(secret) * math.log2(count / len(secret)) for count in counts.values()
+    )
+    return len(secret) * per_character
 
 
 def normalize_database_url(url: str) -> str:
@@ -49,7 +71,9 @@ class Settings(BaseSettings):
     # /docs, /redoc and /openapi.json. Unset: served with ENV=dev only.
     docs_enabled: bool | None = None
 
-    database_url: str
+    # repr=False here and on every URL below: they carry passwords, and a settings object
+    # printed in a log line or a traceback must not show them.
+    database_url: str = Field(repr=False)
     db_connect_timeout: float = Field(default=5, gt=0, le=60)
     # Connections per worker: as many as it may serve requests at once (see docs/operations.md,
     # "Performance and tuning"); more waits up to DB_CONNECT_TIMEOUT for one to come back.
@@ -64,6 +88,11 @@ class Settings(BaseSettings):
     # A refresh-token family (one login) dies after this, however often it rotates.
     refresh_token_family_max_days: int = Field(default=30, ge=1, le=365)
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+    # The `iss` and `aud` of every access token, both required when one is read. Unset:
+    # the project's slug, and the slug with ENV, so that a staging token is refused in
+    # production even when the two share a SECRET_KEY.
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
 
     # NoDecode: the variable is a comma-separated list, not JSON.
     cors_origins: Annotated[tuple[str, ...], NoDecode] = tuple(answers.CORS_ORIGINS)
@@ -74,15 +103,23 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
 
     rate_limit_store: answers.RateLimitStore = answers.RATE_LIMIT_STORE
-    redis_url: str = "redis://localhost:6379/0"
-    # Requests per client IP, in the `limits` notation ("5/minute", "100/hour").
+    redis_url: str = Field(default="redis://localhost:6379/0", repr=False)
+    # Requests per client address, in the `limits` notation ("5/minute", "100/hour");
+    # several limits apply together when separated by ";" ("5/minute;20/hour").
     rate_limit_login: str = "5/minute"
+    # Failed logins per account, from every address and replica together. While it is
+    # reached, every login of the account answers 429, the right password's included.
+    rate_limit_login_account: str = "5/minute;20/hour"
+    rate_limit_logout: str = "30/minute"
     rate_limit_refresh: str = "30/minute"
     rate_limit_signup: str = "10/minute"
     # Password checks outside login (password and e-mail changes), per address and per user.
     rate_limit_password_check: str = "5/minute"  # noqa: S105 - a rate, not a password
     # Namespaces this service's counters in a Redis shared with others.
     rate_limit_key_prefix: str = f"{answers.PROJECT_SLUG}:rate-limit"
+    # An IPv6 client is counted by its network of this prefix length: one subscriber gets
+    # a whole /64, and each of its addresses must not be a new budget. IPv4: by address.
+    rate_limit_ipv6_prefix: int = Field(default=64, ge=32, le=128)
     # Worker processes (uvicorn --workers): the memory store cannot be shared between them.
     web_concurrency: int = Field(default=1, ge=1, le=64)
     # Proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs or CIDR ranges).
@@ -128,15 +165,36 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _no_network_of_everyone(
+        cls, value: tuple[IPv4Network | IPv6Network, ...]
+    ) -> tuple[IPv4Network | IPv6Network, ...]:
+        # 0.0.0.0/0 and ::/0 are "*" spelled otherwise.
+        if everyone := [str(network) for network in value if network.prefixlen == 0]:
+            raise ValueError(
+                f"{', '.join(everyone)} would let any client choose its own address; "
+                "list the proxies' addresses or ranges"
+            )
+        return value
+
     @field_validator(
-        "rate_limit_login", "rate_limit_refresh", "rate_limit_signup", "rate_limit_password_check"
+        "rate_limit_login",
+        "rate_limit_login_account",
+        "rate_limit_logout",
+        "rate_limit_refresh",
+        "rate_limit_signup",
+        "rate_limit_password_check",
     )
     @classmethod
     def _parse_limit(cls, value: str) -> str:
         try:
-            parse_limit(value)
+            if not parse_many(value):
+                raise ValueError
         except ValueError:
-            raise ValueError(f'"{value}" is not a rate limit such as "5/minute"') from None
+            raise ValueError(
+                f'"{value}" is not a rate limit such as "5/minute" or "5/minute;20/hour"'
+            ) from None
         return value
 
     @model_validator(mode="after")
@@ -169,14 +227,26 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_rules(self) -> "Settings":
-        # Staging holds real data and faces real networks: it gets the same rules.
+        # Staging holds real data and faces real networks: it gets the same rules. Each
+        # rule is one line at start-up (load_settings), naming the variable to change.
         if self.env == "dev":
             return self
+        relax = "(ENV=dev relaxes this)"
         secret = self.secret_key.get_secret_value()
         if secret.lower() in PLACEHOLDER_SECRETS or len(secret) < MIN_PRODUCTION_SECRET_LENGTH:
             raise ValueError(
                 f"SECRET_KEY must be a random value of at least {MIN_PRODUCTION_SECRET_LENGTH} "
-                f"characters with ENV={self.env} (ENV=dev relaxes this)"
+                f"characters with ENV={self.env}: {GENERATE_SECRET} {relax}"
+            )
+        if estimated_entropy_bits(secret) < MIN_PRODUCTION_SECRET_BITS:
+            raise ValueError(
+                f"SECRET_KEY is too predictable (too few distinct characters) with "
+                f"ENV={self.env}: {GENERATE_SECRET} {relax}"
+            )
+        if self.bcrypt_rounds < MIN_PRODUCTION_BCRYPT_ROUNDS:
+            raise ValueError(
+                f"BCRYPT_ROUNDS must be at least {MIN_PRODUCTION_BCRYPT_ROUNDS} with "
+                f"ENV={self.env} (12 is the default) {relax}"
             )
         if make_url(self.database_url).get_backend_name() != "postgresql":
             raise ValueError(f"DATABASE_URL must point at PostgreSQL with ENV={self.env}")
@@ -185,7 +255,30 @@ class Settings(BaseSettings):
                 f"/metrics would be public with ENV={self.env}: set METRICS_TOKEN "
                 "(Prometheus sends it as a bearer token) or METRICS_ENABLED=false"
             )
+        if self.metrics_token and len(self.metrics_token) < MIN_METRICS_TOKEN_LENGTH:
+            raise ValueError(
+                f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} characters with "
+                f"ENV={self.env}: {GENERATE_SECRET} {relax}"
+            )
+        # A page served from "null" (a sandboxed frame, a file) or over plain http could be
+        # anyone's; with credentials allowed, it would read the users' data.
+        if insecure := [
+            origin for origin in self.cors_origins if not origin.startswith("https://")
+        ]:
+            raise ValueError(
+                f"CORS_ORIGINS must be https:// origins with ENV={self.env}, not "
+                f"{', '.join(insecure)}: list the front ends' https origins, or leave it "
+                f"empty for none {relax}"
+            )
         return self
+
+    @property
+    def token_issuer(self) -> str:
+        return self.jwt_issuer or answers.PROJECT_SLUG
+
+    @property
+    def token_audience(self) -> str:
+        return self.jwt_audience or f"{answers.PROJECT_SLUG}:{self.env}"
 
     @property
     def is_sqlite(self) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from limits import RateLimitItem, parse
+from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
@@ -41,16 +41,35 @@ class RateLimiter:
         self.is_remote = not isinstance(storage, MemoryStorage)
 
     async def hit(self, limit: str, *key: str) -> Verdict:
-        """Count one request against `limit` for `key`; StorageError when the store is down."""
-        item: RateLimitItem = parse(limit)
-        allowed = await self.strategy.hit(item, *key)
-        stats = await self.strategy.get_window_stats(item, *key)
-        return Verdict(
-            allowed=allowed,
-            limit=item.amount,
-            remaining=stats.remaining,
-            reset_after=max(1, math.ceil(stats.reset_time - time.time())),
-        )
+        """Count one request against every limit of `limit` ("5/minute;20/hour") for `key`;
+        StorageError when the store is down."""
+        items = parse_many(limit)
+        allowed = True
+        for item in items:
+            # Each window with room counts the request, also when another window refuses
+            # it: a client that keeps knocking uses up the longer window too.
+            allowed = await self.strategy.hit(item, *key) and allowed
+        return await self._verdict(items, key, allowed)
+
+    async def test(self, limit: str, *key: str) -> Verdict:
+        """Whether one more request would be allowed under every limit, counting nothing."""
+        items = parse_many(limit)
+        allowed = True
+        for item in items:
+            allowed = await self.strategy.test(item, *key) and allowed
+        return await self._verdict(items, key, allowed)
+
+    async def _verdict(
+        self, items: list[RateLimitItem], key: tuple[str, ...], allowed: bool
+    ) -> Verdict:
+        # The limit that binds: the one with the fewest requests left, and of those, the
+        # one that frees a slot last.
+        verdicts = []
+        for item in items:
+            stats = await self.strategy.get_window_stats(item, *key)
+            reset_after = max(1, math.ceil(stats.reset_time - time.time()))
+            verdicts.append(Verdict(allowed, item.amount, stats.remaining, reset_after))
+        return min(verdicts, key=lambda verdict: (verdict.remaining, -verdict.reset_after))
 
     async def is_reachable(self) -> bool:
         try:

@@ -36,7 +36,7 @@ PREHASHED_PREFIX = "$bcrypt-sha256$"
 MAX_ACCESS_TOKEN_LENGTH = 2048
 MAX_REFRESH_TOKEN_LENGTH = 128
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 - a claim value, not a secret
-REQUIRED_CLAIMS = ("sub", "exp", "iat", "jti", "type")
+REQUIRED_CLAIMS = ("sub", "sid", "exp", "iat", "jti", "type", "iss", "aud")
 
 
 def _prehash(password: str) -> bytes:
@@ -95,14 +95,22 @@ async def burn_password_check(password: str, rounds: int) -> None:
     await verify_password(password, dummy)
 
 
-def create_access_token(subject: uuid.UUID, settings: Settings, now: datetime) -> str:
+def create_access_token(
+    subject: uuid.UUID, session_id: uuid.UUID, settings: Settings, now: datetime
+) -> str:
     claims = {
         "sub": str(subject),
-        # Sub-second iat: a token issued just after a password change must stay valid.
-        "iat": now.timestamp(),
+        # The session (the refresh-token family of one login): when it ends, so does this
+        # token, on every replica at once (the account's read checks it on each request).
+        "sid": str(session_id),
+        "iat": int(now.timestamp()),
         "exp": int((now + timedelta(minutes=settings.access_token_expire_minutes)).timestamp()),
         "jti": uuid.uuid4().hex,
         "type": ACCESS_TOKEN_TYPE,
+        # Who issued it and for which deployment: a staging token is refused in
+        # production, even where the two share a key.
+        "iss": settings.token_issuer,
+        "aud": settings.token_audience,
     }
     return jwt.encode(claims, settings.secret_key.get_secret_value(), algorithm=settings.algorithm)
 
@@ -110,7 +118,7 @@ def create_access_token(subject: uuid.UUID, settings: Settings, now: datetime) -
 @dataclass(frozen=True)
 class AccessClaims:
     subject: uuid.UUID
-    issued_at: float
+    session_id: uuid.UUID
 
 
 def decode_access_token(token: str, settings: Settings, now: datetime) -> AccessClaims | None:
@@ -121,17 +129,25 @@ def decode_access_token(token: str, settings: Settings, now: datetime) -> Access
         claims: dict[str, Any] = jwt.decode(
             token,
             settings.secret_key.get_secret_value(),
-            algorithms=[settings.algorithm],  # pinned: never trust the header's alg
-            options={f"require_{claim}": True for claim in ("exp", "iat", "sub", "jti")},
+            # Pinned: never the header's alg. python-jose up to 3.5.0 trusts the header
+            # when no list is given (CVE-2026-85394); tests/test_access_tokens.py proves
+            # a token of any other algorithm is refused.
+            algorithms=[settings.algorithm],
+            audience=settings.token_audience,
+            issuer=settings.token_issuer,
+            options={
+                f"require_{claim}": True for claim in ("exp", "iat", "sub", "jti", "iss", "aud")
+            },
         )
         if not all(claims.get(claim) is not None for claim in REQUIRED_CLAIMS):
             return None
         if claims["type"] != ACCESS_TOKEN_TYPE:
             return None
-        issued_at = float(claims["iat"])
-        if issued_at > now.timestamp() + 1:  # one second of clock skew at most
+        if float(claims["iat"]) > now.timestamp() + 1:  # one second of clock skew at most
             return None
-        return AccessClaims(subject=uuid.UUID(str(claims["sub"])), issued_at=issued_at)
+        return AccessClaims(
+            subject=uuid.UUID(str(claims["sub"])), session_id=uuid.UUID(str(claims["sid"]))
+        )
     except Exception:  # any malformed token is a 401, never a 500
         return None
 

@@ -1,9 +1,6 @@
-from datetime import datetime
-
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.clock import utc_now
 from app.db.base import Base, Timestamps, UUIDPrimaryKey
 
 
@@ -16,5 +13,3 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     hashed_password: Mapped[str] = mapped_column(String(128))
     is_active: Mapped[bool] = mapped_column(default=True)
     is_superuser: Mapped[bool] = mapped_column(default=False)
-    # Access tokens issued before this instant are refused (password change, deactivation).
-    tokens_valid_after: Mapped[datetime] = mapped_column(default=utc_now)

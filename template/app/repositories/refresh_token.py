@@ -2,10 +2,37 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    SQLColumnExpression,
+    delete,
+    exists,
+    or_,
+    select,
+    update,
+)
 
 from app.models import RefreshToken
 from app.repositories.repository import Repository
+
+
+def session_is_live(
+    session_id: SQLColumnExpression[uuid.UUID] | uuid.UUID,
+    user_id: SQLColumnExpression[uuid.UUID] | uuid.UUID,
+) -> Exists:
+    """Whether the user's session (one login's family of refresh tokens) still lives.
+
+    Every way a session ends (logout, reuse detection, a password change, deactivation)
+    revokes all of its tokens at once, so one token left unrevoked means it lives. No clock
+    is read: a revocation counts on every replica however their clocks differ. The family
+    index finds the family's rows; the first one decides for a live session.
+    """
+    return exists().where(
+        RefreshToken.family_id == session_id,
+        RefreshToken.user_id == user_id,
+        RefreshToken.revoked_at.is_(None),
+    )
 
 
 @dataclass(frozen=True)
@@ -39,6 +66,9 @@ class RefreshTokenRepository(Repository[RefreshToken]):
         return ClaimedToken(
             user_id=row.user_id, family_id=row.family_id, family_expires_at=row.family_expires_at
         )
+
+    async def session_lives(self, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
+        return bool(await self.session.scalar(select(session_is_live(session_id, user_id))))
 
     async def owner_of(self, digest: str) -> uuid.UUID | None:
         return await self.session.scalar(

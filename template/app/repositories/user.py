@@ -1,15 +1,21 @@
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 
 from sqlalchemy import select
 
 from app.models import User
+from app.repositories.refresh_token import session_is_live
 from app.repositories.repository import Repository
 
 
 class UserRepository(Repository[User]):
     model = User
+
+    async def get_in_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
+        """The user, if the session still lives (see session_is_live)."""
+        return await self.session.scalar(
+            select(User).where(User.id == user_id, session_is_live(session_id, User.id))
+        )
 
     async def get_by_email(self, email: str) -> User | None:
         """The user with this address, as normalized by the schemas (normalize_email)."""
@@ -58,8 +64,3 @@ class UserRepository(Repository[User]):
             .with_for_update(key_share=True)
         )
         return (await self.session.scalars(statement)).all()
-
-    async def invalidate_tokens(self, user: User, now: datetime) -> None:
-        """Refuse every access token of this user issued before `now`."""
-        user.tokens_valid_after = now
-        await self.flush()

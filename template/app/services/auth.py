@@ -56,27 +56,19 @@ def access_claims(token: str | None, settings: Settings) -> AccessClaims:
     return claims
 
 
-def admit(someone: Someone | None, claims: AccessClaims) -> Someone:
-    """The user a valid token names, if that user may still use it."""
-    # A deleted or deactivated user, or a token from before a password change, is refused.
-    if (
-        someone is None
-        or not someone.is_active
-        or claims.issued_at < someone.tokens_valid_after.timestamp()
-    ):
+def admit(someone: Someone | None) -> Someone:
+    """The user a valid token names, read only if the token's session lives, if that user
+    may still use it: a deleted or deactivated user, or an ended session, is refused."""
+    if someone is None or not someone.is_active:
         raise Unauthorized(STALE_ACCESS_TOKEN)
     return someone
 
 
-def readmit(account: Account, current: User | None) -> User:
-    """The user `account` named at authentication, read again under its row lock, if its
-    session is still valid: a deactivation or a password change that committed since
-    authentication (it moves `tokens_valid_after`) ends it here too."""
-    if (
-        current is None
-        or not current.is_active
-        or current.tokens_valid_after != account.tokens_valid_after
-    ):
+def readmit(current: User | None, session_lives: bool) -> User:
+    """The user an `Account` named at authentication, read again under its row lock, if
+    its session still lives: a logout, a deactivation or a password change that committed
+    since authentication ends it here too."""
+    if current is None or not current.is_active or not session_lives:
         raise Unauthorized(STALE_ACCESS_TOKEN)
     return current
 
@@ -90,13 +82,14 @@ def require_superuser(someone: Someone) -> Someone:
 async def authenticate_bearer(
     token: str | None,
     settings: Settings,
-    find: Callable[[uuid.UUID], Awaitable[Someone | None]],
+    find: Callable[[uuid.UUID, uuid.UUID], Awaitable[Someone | None]],
 ) -> Someone:
-    """The user a bearer token names, read by `find`, if the token and the user are valid:
-    an `Account` read outside any unit of work (most authenticated requests need nothing
-    else from the database), or a `User` of the request's unit of work."""
+    """The user a bearer token names, read by `find` (user id, session id) if the session
+    lives, if the token and the user are valid: an `Account` read outside any unit of work
+    (most authenticated requests need nothing else from the database), or a `User` of the
+    request's unit of work."""
     claims = access_claims(token, settings)
-    return admit(await find(claims.subject), claims)
+    return admit(await find(claims.subject, claims.session_id))
 
 
 class AuthService:
@@ -109,7 +102,7 @@ class AuthService:
 
     async def current_user(self, token: str | None) -> User:
         """The user a bearer token names, as a User of this unit of work."""
-        return await authenticate_bearer(token, self.settings, self.users.get)
+        return await authenticate_bearer(token, self.settings, self.users.get_in_session)
 
     async def authenticate(self, email: str, password: str) -> User:
         """The active user with these credentials, its row held for the rest of the request.
@@ -195,7 +188,7 @@ class AuthService:
             )
         )
         return TokenPair(
-            access_token=create_access_token(user.id, self.settings, now),
+            access_token=create_access_token(user.id, family_id, self.settings, now),
             refresh_token=raw_token,
             expires_in=self.settings.access_token_expire_minutes * 60,
         )

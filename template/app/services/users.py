@@ -123,7 +123,9 @@ class UserService:
         """The authenticated user's row, read again and held for the rest of the request,
         if its session is still valid (a password change or a deactivation since
         authentication ended it)."""
-        return readmit(account, await self.users.lock(account.id))
+        current = await self.users.lock(account.id)
+        # Read after the lock: whatever ends a session takes the lock first.
+        return readmit(current, await self.tokens.session_lives(account.session_id, account.id))
 
     async def _set_email(self, user: User, email: str) -> None:
         if email == user.email:
@@ -151,14 +153,10 @@ class UserService:
             raise Conflict(EMAIL_TAKEN) from None
 
     async def _end_sessions(self, user: User) -> None:
-        """Revoke every refresh token and every access token issued so far.
-
-        Called with the user's row held, so `now` is later than any token a login or
-        refresh of this user has issued, and earlier than any it will issue.
-        """
-        now = utc_now()
-        await self.tokens.revoke_all_for_user(user.id, now)
-        await self.users.invalidate_tokens(user, now)
+        """End every session of the user: its refresh tokens are revoked, and so its
+        access tokens refused (see session_is_live). Called with the user's row held, so
+        no login or refresh of this user slips in between."""
+        await self.tokens.revoke_all_for_user(user.id, utc_now())
 
     async def _keep_one_superuser(self, user_id: uuid.UUID) -> None:
         """Refuse to remove the last active superuser, even when two removals race."""

@@ -14,7 +14,7 @@ from app.api.problems import (
     problem_example,
     validation_errors,
 )
-from app.api.rate_limits import LOGIN_LIMIT, REFRESH_LIMIT
+from app.api.rate_limits import LOGIN_LIMIT, LOGOUT_LIMIT, REFRESH_LIMIT, AccountLoginsDep
 from app.core.exceptions import OAuthError
 from app.schemas.token import LoginForm, RefreshRequest, TokenPair
 
@@ -63,10 +63,14 @@ INVALID_GRANT_EXAMPLE = problem_example(400, "Incorrect e-mail or password.") | 
     summary="Log in with e-mail and password (OAuth2 password grant)",
 )
 async def login(
-    form: Annotated[LoginForm, Form()], auth: AuthServiceDep, response: Response
+    form: Annotated[LoginForm, Form()],
+    auth: AuthServiceDep,
+    account_logins: AccountLoginsDep,
+    response: Response,
 ) -> TokenPair:
     response.headers.update(NO_STORE)
-    return await auth.login(form.username, form.password)
+    async with account_logins.attempt(form.username):
+        return await auth.login(form.username, form.password)
 
 
 @router.post(
@@ -84,6 +88,7 @@ async def refresh(body: RefreshRequest, auth: AuthServiceDep, response: Response
 @router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[LOGOUT_LIMIT],
     summary="Revoke a refresh token and every token rotated from the same login",
 )
 async def logout(body: RefreshRequest, auth: AuthServiceDep) -> None:

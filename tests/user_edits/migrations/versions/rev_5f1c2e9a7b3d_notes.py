@@ -1,7 +1,7 @@
 """Notes.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 5f1c2e9a7b3d
+Revises: 0002
 Create Date: 2026-11-25
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import app.db.types
 
-revision: str = "0002"
-down_revision: str | None = "0001"
+revision: str = "5f1c2e9a7b3d"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
