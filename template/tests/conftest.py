@@ -98,6 +98,8 @@ def settings(database_url: str) -> Settings:
         bcrypt_rounds=4,  # the minimum: hashing stays real but fast
         # Limits no ordinary test reaches; the rate-limit tests set their own.
         rate_limit_login=GENEROUS_LIMIT,
+        rate_limit_login_account=GENEROUS_LIMIT,
+        rate_limit_logout=GENEROUS_LIMIT,
         rate_limit_refresh=GENEROUS_LIMIT,
         rate_limit_signup=GENEROUS_LIMIT,
         redis_url=TEST_REDIS_URL,

@@ -46,6 +46,8 @@ def service_environment(settings: Settings) -> dict[str, str]:
         "REDIS_URL": settings.redis_url,
         "RATE_LIMIT_KEY_PREFIX": settings.rate_limit_key_prefix,
         "RATE_LIMIT_LOGIN": GENEROUS_LIMIT,
+        "RATE_LIMIT_LOGIN_ACCOUNT": GENEROUS_LIMIT,
+        "RATE_LIMIT_LOGOUT": GENEROUS_LIMIT,
         "RATE_LIMIT_REFRESH": GENEROUS_LIMIT,
         "RATE_LIMIT_SIGNUP": GENEROUS_LIMIT,
         "RATE_LIMIT_PASSWORD_CHECK": GENEROUS_LIMIT,

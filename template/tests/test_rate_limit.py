@@ -1,4 +1,5 @@
-"""Rate limits per client address, whichever store keeps the counters."""
+"""Rate limits per client address (IPv6 by prefix), per user and per account, whichever
+store keeps the counters."""
 
 import pytest
 from httpx import AsyncClient, Response
@@ -38,9 +39,10 @@ async def test_the_login_limit_answers_a_429_problem(app_client: AppClient) -> N
     [
         ("rate_limit_refresh", "/api/v1/auth/refresh", {"refresh_token": "unknown"}),
         ("rate_limit_signup", "/api/v1/users", {"email": "not-an-email", "password": "x"}),
+        ("rate_limit_logout", "/api/v1/auth/logout", {"refresh_token": "unknown"}),
     ],
 )
-async def test_refresh_and_sign_up_are_limited(
+async def test_refresh_logout_and_sign_up_are_limited(
     app_client: AppClient, setting: str, path: str, body: dict[str, str]
 ) -> None:
     async with app_client(**{setting: "2/minute"}) as client:
@@ -86,6 +88,7 @@ async def test_limited_routes_declare_429_and_503(client: AsyncClient) -> None:
     limited = [
         ("post", "/api/v1/auth/token"),
         ("post", "/api/v1/auth/refresh"),
+        ("post", "/api/v1/auth/logout"),
         ("post", "/api/v1/users"),
         ("put", PASSWORD),
         ("put", EMAIL),
@@ -139,3 +142,105 @@ async def test_password_checks_are_limited_per_address(
             for account in accounts
         ]
     assert statuses == [403, 403, 429]
+
+
+# Behind a trusted proxy, each request can come from another client address.
+PROXY = {"peer": "10.0.0.5", "forwarded_allow_ips": "10.0.0.0/24"}
+
+
+def from_address(address: str) -> dict[str, str]:
+    return {"X-Forwarded-For": address}
+
+
+async def test_an_ipv6_client_is_counted_by_its_prefix(app_client: AppClient) -> None:
+    """Six addresses of one /64 are one client: a subscriber holds the whole network."""
+    async with app_client(**PROXY, rate_limit_login="2/minute") as client:
+        statuses = [
+            (
+                await client.post(
+                    TOKEN, data=WRONG_LOGIN, headers=from_address(f"2001:db8:1:2::{n}")
+                )
+            ).status_code
+            for n in range(1, 7)
+        ]
+        neighbour = await client.post(
+            TOKEN, data=WRONG_LOGIN, headers=from_address("2001:db8:1:3::1")
+        )
+    assert statuses == [400, 400, 429, 429, 429, 429]
+    assert neighbour.status_code == 400  # the next /64 is another client
+
+
+async def test_the_ipv6_prefix_is_a_setting(app_client: AppClient) -> None:
+    async with app_client(
+        **PROXY, rate_limit_login="2/minute", rate_limit_ipv6_prefix=128
+    ) as client:
+        statuses = [
+            (
+                await client.post(TOKEN, data=WRONG_LOGIN, headers=from_address(f"2001:db8::{n}"))
+            ).status_code
+            for n in range(1, 4)
+        ]
+    assert statuses == [400, 400, 400]
+
+
+async def test_failed_logins_are_limited_per_account_from_every_address(
+    app_client: AppClient, users: UserFactory
+) -> None:
+    """A guesser with many addresses still gets one budget per account, and while the
+    account is throttled even its right password answers 429, so the answer tells the
+    guesser nothing. Other accounts are untouched."""
+    victim, bystander = await users.account(), await users.account()
+    wrong = {"username": victim.user.email, "password": "a wrong guess"}
+    right = {"username": victim.user.email, "password": victim.password}
+    async with app_client(**PROXY, rate_limit_login_account="3/minute") as client:
+        guesses = [
+            await client.post(TOKEN, data=wrong, headers=from_address(f"198.51.100.{n}"))
+            for n in range(1, 6)
+        ]
+        owner = await client.post(TOKEN, data=right, headers=from_address("192.0.2.1"))
+        other = await client.post(
+            TOKEN,
+            data={"username": bystander.user.email, "password": bystander.password},
+            headers=from_address("198.51.100.1"),
+        )
+    assert [response.status_code for response in guesses] == [400, 400, 400, 429, 429]
+    assert_problem(owner, 429)
+    assert 0 < int(owner.headers["retry-after"]) <= 60
+    assert other.status_code == 200, other.text
+
+
+async def test_an_unknown_account_is_throttled_alike(app_client: AppClient) -> None:
+    """The throttle says nothing of which accounts exist: unknown ones are counted too."""
+    async with app_client(**PROXY, rate_limit_login_account="2/minute") as client:
+        statuses = [
+            (
+                await client.post(TOKEN, data=WRONG_LOGIN, headers=from_address(f"198.51.100.{n}"))
+            ).status_code
+            for n in range(1, 4)
+        ]
+    assert statuses == [400, 400, 429]
+
+
+async def test_successful_logins_do_not_count_against_the_account(
+    app_client: AppClient, users: UserFactory
+) -> None:
+    account = await users.account()
+    right = {"username": account.user.email, "password": account.password}
+    async with app_client(rate_limit_login_account="2/minute") as client:
+        statuses = [(await client.post(TOKEN, data=right)).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 200]
+
+
+async def test_a_longer_window_stands_behind_the_short_one(
+    app_client: AppClient, users: UserFactory
+) -> None:
+    """With "10/minute;3/hour", the hour binds: the fourth failure waits for the hour's
+    window, not the minute's, so a patient guesser gets a few tries an hour at most."""
+    account = await users.account()
+    wrong = {"username": account.user.email, "password": "a wrong guess"}
+    async with app_client(**PROXY, rate_limit_login_account="10/minute;3/hour") as client:
+        statuses = [(await client.post(TOKEN, data=wrong)).status_code for _ in range(3)]
+        refused = await client.post(TOKEN, data=wrong)
+    assert statuses == [400, 400, 400]
+    assert_problem(refused, 429)
+    assert int(refused.headers["retry-after"]) > 60
