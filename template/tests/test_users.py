@@ -297,3 +297,32 @@ async def test_superuser_cannot_give_a_taken_email(client: AsyncClient, users: U
     assert response.status_code == 409
     unchanged = await client.get(f"{USERS}/{target.id}", headers=admin.headers)
     assert unchanged.json()["email"] == target.email
+
+
+async def test_a_common_password_is_refused_wherever_one_is_set(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    """Sign-up, a change of one's own password and a superuser's reset all refuse the most
+    common passwords, whatever their case and surrounding spaces, and the 422 says why.
+    (OWASP ASVS 6.2.12)"""
+    admin, account = await users.account(superuser=True), await users.account()
+    attempts = [
+        ("POST", USERS, None, {"email": "common@example.com", "password": "password1"}),
+        ("POST", USERS, None, {"email": "common@example.com", "password": " QwertyUIOP "}),
+        (
+            "PUT",
+            f"{USERS}/me/password",
+            account.headers,
+            {"current_password": account.password, "new_password": "Jennifer"},
+        ),
+        ("PATCH", f"{USERS}/{account.user.id}", admin.headers, {"password": "00000000"}),
+    ]
+    for method, path, headers, body in attempts:
+        response = await client.request(method, path, headers=headers, json=body)
+        problem = assert_problem(response, 422)
+        [error] = problem["errors"]
+        assert "most common" in error["msg"], error
+    # Nothing changed: the account still signs in with its own password.
+    await users.login(account.user.email, account.password)
+    uncommon = {"email": "common@example.com", "password": "jennifer in the orchard"}
+    assert (await client.post(USERS, json=uncommon)).status_code == 201

@@ -1,7 +1,8 @@
 """Field types shared by request schemas: every rule is in the schema, enforced before any work.
 
 Each rule is one JSON Schema can state (a length, a pattern, a format), so that a
-request the OpenAPI document calls valid is never refused as invalid.
+request the OpenAPI document calls valid is never refused as invalid; the one exception,
+the list of common passwords, is said in the field's description.
 """
 
 from typing import Annotated
@@ -9,6 +10,7 @@ from typing import Annotated
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from pydantic import AfterValidator, Field, StringConstraints
 
+from app.core.common_passwords import is_common
 from app.core.security import MAX_PASSWORD_LENGTH
 
 # PostgreSQL refuses NUL in text; refusing it in the schema keeps that a 422, not a 500.
@@ -71,14 +73,31 @@ LoginName = Annotated[
     Field(min_length=1, max_length=254, pattern=NO_NUL, examples=["ada@example.com"]),
     AfterValidator(_login_name),
 ]
+COMMON_PASSWORD = (
+    "this password is one of the 20,000 most common ones, which guessers try first; "
+    "choose another (a few unrelated words make a strong one)"
+)
+
+
+def _uncommon(password: str) -> str:
+    # The one rule a JSON Schema cannot state (a list of 20,000 would be the document's
+    # bulk): the field's description says it instead.
+    if is_common(password):
+        raise ValueError(COMMON_PASSWORD)
+    return password
+
+
+# A new password: at sign-up, at a change, set by a superuser.
 Password = Annotated[
     str,
     Field(
         min_length=8,
         max_length=MAX_PASSWORD_LENGTH,
         pattern=NO_NUL,
+        description="At least 8 characters, and none of the 20,000 most common passwords.",
         examples=["correct horse battery staple"],
     ),
+    AfterValidator(_uncommon),
 ]
 # The current password is only compared, so any non-empty one is accepted.
 CurrentPassword = Annotated[
