@@ -55,12 +55,30 @@ def _verify_password_sync(password: str, stored: str) -> bool:
         # which was at most 72 bytes (bcrypt 5 raises on a longer one).
         candidate, hashed = password.encode(), stored
         if len(candidate) > BCRYPT_MAX_BYTES:
+            # It cannot match, but answering at once would tell this account apart from
+            # one with a current hash: spend the time of a real check, then refuse.
+            _checkpw(candidate[:BCRYPT_MAX_BYTES], hashed)
             return False
+    return _checkpw(candidate, hashed)
+
+
+def _checkpw(candidate: bytes, hashed: str) -> bool:
     try:
         return bcrypt.checkpw(candidate, hashed.encode())
     except ValueError:
         logger.error("stored password hash is not a valid bcrypt hash")
         return False
+
+
+def needs_rehash(stored: str, rounds: int) -> bool:
+    """Whether a stored hash is of another format or cost than a new one would be: then
+    the next successful login stores a new hash. Otherwise an old, cheaper hash would stay
+    cheap to crack, and its wrong-password answer faster than an unknown account's."""
+    if not stored.startswith(PREHASHED_PREFIX):
+        return True
+    # $bcrypt-sha256$$2b$12$<salt and digest>: the cost is the fourth field.
+    parts = stored.removeprefix(PREHASHED_PREFIX).split("$")
+    return len(parts) < 4 or parts[2] != f"{rounds:02d}"
 
 
 # bcrypt takes ~250 ms at cost 12 and releases the GIL: it runs in these threads, off the

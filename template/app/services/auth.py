@@ -15,6 +15,8 @@ from app.core.security import (
     burn_password_check,
     create_access_token,
     decode_access_token,
+    hash_password,
+    needs_rehash,
     new_refresh_token,
     refresh_token_digest,
     verify_password,
@@ -119,11 +121,20 @@ class AuthService:
         checked_hash = user.hashed_password
         if not await verify_password(password, checked_hash):
             _refuse_login("bad_password", user)
+        # Hashed again, still with no connection held, when the stored hash is of an older
+        # format or cost: once per account, on its first login after the change.
+        upgraded = None
+        if needs_rehash(checked_hash, self.settings.bcrypt_rounds):
+            upgraded = await hash_password(password, self.settings.bcrypt_rounds)
         current = await self.users.lock(user.id)
         if current is None or current.hashed_password != checked_hash:
             _refuse_login("changed_during_login", user)
         if not current.is_active:
             _refuse_login("inactive", current)
+        if upgraded is not None:
+            current.hashed_password = upgraded
+            await self.users.flush()
+            logger.info("password hash upgraded", extra={"user_id": str(current.id)})
         return current
 
     async def login(self, email: str, password: str) -> TokenPair:
