@@ -1,4 +1,5 @@
-"""Reads outside a unit of work: no transaction around them, and no writes through them."""
+"""Reads: authentication's outside any transaction, GET requests' in a READ ONLY one, and
+no writes through either."""
 
 import asyncio
 import threading
@@ -6,14 +7,18 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from httpx import ASGITransport, AsyncClient
 from sqlalchemy import delete, make_url, select, text, update
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from app.api.dependencies import READ_ONLY_METHODS
+from app.api.dependencies import READ_ONLY_METHODS, SessionDep
 from app.core.config import Settings
 from app.db.session import Database
+from app.main import create_app
 from app.models import User
+from tests.assertions import assert_problem
+from tests.observability import captured_logs
 
 
 @pytest.fixture
@@ -39,12 +44,40 @@ async def test_authentication_reads_without_begin_or_commit(deployed: Database) 
 async def test_only_get_requests_get_a_read_only_session(
     deployed: Database, method: str, reads: bool
 ) -> None:
+    """GET and HEAD run in a READ ONLY transaction of PostgreSQL's; the connection is
+    read-write again for the next unit of work that takes it from the pool."""
     assert (method in READ_ONLY_METHODS) is reads
-    async with deployed.session(read_only=reads) as session:
-        await session.execute(select(User.id).limit(1))
-        raw = (await session.connection()).sync_connection
-        assert raw is not None
-        assert raw.connection.driver_connection.is_in_transaction() is not reads  # type: ignore[union-attr]
+    for read_only in (reads, False):
+        async with deployed.session(read_only=read_only) as session:
+            mode = await session.scalar(text("SHOW transaction_read_only"))
+        assert mode == ("on" if read_only else "off")
+
+
+async def test_a_raw_write_in_a_get_route_fails_in_postgresql(
+    deployed: Database, settings: Settings
+) -> None:
+    """The ORM's guards cannot see a raw statement; PostgreSQL refuses it all the same, in a
+    GET request's READ ONLY transaction. The same statement in a POST runs."""
+    app = create_app(settings, deployed)
+    # WHERE false: nothing would change, but PostgreSQL refuses the statement itself.
+    statement = text("UPDATE user_account SET full_name = 'written by a GET' WHERE false")
+
+    async def write(session: SessionDep) -> None:
+        await session.execute(statement)
+
+    app.add_api_route("/write", write, methods=["GET", "POST"])
+    transport = ASGITransport(app=app, raise_app_exceptions=False)
+    async with (
+        app.router.lifespan_context(app),
+        AsyncClient(transport=transport, base_url="http://test") as client,
+    ):
+        with captured_logs() as logs:
+            by_get = await client.get("/write")
+        by_post = await client.post("/write")
+        await app.state.rate_limiter.reset()
+    assert_problem(by_get, 500)
+    assert "read-only transaction" in logs.text
+    assert by_post.status_code == 200, by_post.text
 
 
 async def add_a_user(session: AsyncSession) -> None:

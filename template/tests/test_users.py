@@ -326,3 +326,23 @@ async def test_a_common_password_is_refused_wherever_one_is_set(
     await users.login(account.user.email, account.password)
     uncommon = {"email": "common@example.com", "password": "jennifer in the orchard"}
     assert (await client.post(USERS, json=uncommon)).status_code == 201
+
+
+async def test_answers_with_account_data_are_never_cached(
+    client: AsyncClient, users: UserFactory
+) -> None:
+    """Every answer of the API says `Cache-Control: no-store`: a shared computer's browser
+    or a proxy must not keep someone's profile for the next person."""
+    admin, account = await users.account(superuser=True), await users.account()
+    answers = [
+        await client.post(
+            USERS, json={"email": "cached@example.com", "password": DEFAULT_PASSWORD}
+        ),
+        await client.get(f"{USERS}/me", headers=account.headers),
+        await client.patch(f"{USERS}/me", headers=account.headers, json={"full_name": "Ada"}),
+        await client.get(USERS, headers=admin.headers),
+        await client.get(f"{USERS}/{account.user.id}", headers=admin.headers),
+    ]
+    for response in answers:
+        assert response.status_code in (200, 201), response.text
+        assert response.headers["cache-control"] == "no-store", response.request.url

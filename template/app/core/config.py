@@ -127,6 +127,11 @@ class Settings(BaseSettings):
         IPv4Network("127.0.0.1/32"),
     )
 
+    # A project that traces continues an incoming `traceparent` only from a trusted proxy
+    # (FORWARDED_ALLOW_IPS); true continues anyone's, for a service reached only by others
+    # of one's own. Read only by a project rendered with tracing.
+    trace_context_from_any_peer: bool = False
+
     @field_validator("database_url")
     @classmethod
     def _normalize_database_url(cls, value: str) -> str:

@@ -25,6 +25,21 @@ class RequestContextFilter(logging.Filter):
         return True
 
 
+class WithoutQueryString(logging.Filter):
+    """Cuts the query string off the path of the server's access lines: it may carry a token
+    or a password (`?access_token=...`), and logs are kept longer and read by more people
+    than any request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn's access record: (client, method, path with query, HTTP version, status).
+        arguments = record.args
+        if isinstance(arguments, tuple) and len(arguments) == 5:
+            path = arguments[2]
+            if isinstance(path, str) and "?" in path:
+                record.args = (*arguments[:2], path.partition("?")[0], *arguments[3:])
+        return True
+
+
 class ConsoleFormatter(logging.Formatter):
     """One readable line per record, its extra fields (user_id included) at the end."""
 
@@ -103,7 +118,10 @@ def logging_config(settings: Settings) -> dict[str, Any]:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"request_context": {"()": RequestContextFilter}},
+        "filters": {
+            "request_context": {"()": RequestContextFilter},
+            "without_query_string": {"()": WithoutQueryString},
+        },
         "formatters": {
             "json": {
                 "()": "pythonjsonlogger.json.JsonFormatter",
@@ -123,8 +141,13 @@ def logging_config(settings: Settings) -> dict[str, Any]:
         "root": {"handlers": ["stdout"], "level": "DEBUG" if settings.debug else "INFO"},
         "loggers": {
             # The server's loggers go through the root handler, in the same format.
-            name: {"handlers": [], "propagate": True}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.access": {
+                "handlers": [],
+                "propagate": True,
+                "filters": ["without_query_string"],
+            },
         },
     }
 

@@ -7,7 +7,16 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 # full, or a standby after a failover: connection exception (08), insufficient resources
 # (53, "too many connections"), operator intervention (57: shutdown, "cannot connect
 # now", a cancelled statement) and read-only transaction (25006).
-UNAVAILABLE_SQLSTATES = ("08", "53", "57", "25006")
+READ_ONLY_SQLSTATE = "25006"
+UNAVAILABLE_SQLSTATES = ("08", "53", "57", READ_ONLY_SQLSTATE)
+
+
+def is_read_only_refusal(error: BaseException) -> bool:
+    """Whether PostgreSQL refused a write because the transaction is read-only: a standby
+    after a failover, or a write in a GET request's READ ONLY unit of work, a bug."""
+    return isinstance(error, DBAPIError) and (
+        getattr(error.orig, "sqlstate", None) == READ_ONLY_SQLSTATE
+    )
 
 
 def is_unavailable(error: BaseException) -> bool:

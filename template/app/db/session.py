@@ -20,7 +20,7 @@ from sqlalchemy.pool import NullPool
 
 from app.core.config import Settings
 from app.core.exceptions import AppError, DatabaseUnavailable
-from app.db.errors import is_unavailable
+from app.db.errors import is_read_only_refusal, is_unavailable
 from app.db.pool import FairQueuePool
 
 DB_POOL_RECYCLE_SECONDS = 1800
@@ -110,9 +110,10 @@ def create_session_factory(bind: Any, **options: Any) -> async_sessionmaker[Asyn
 
 
 class ReadOnlySession(Session):
-    """The session of a GET request: it may not write, on any database, so that a route
-    that writes fails in the tests (SQLite, or PostgreSQL inside the test's transaction)
-    as it would in production, where the session autocommits every statement."""
+    """The session of a GET request: it may not write through the ORM, on any database, so
+    that a route that writes fails in the tests (SQLite, or PostgreSQL inside the test's
+    transaction) as it fails in production, where PostgreSQL refuses every write of the
+    session's READ ONLY transaction, raw SQL included."""
 
 
 READ_ONLY = "a read-only unit of work must not write"
@@ -145,11 +146,13 @@ T = TypeVar("T")
 class Database:
     """What the app needs from the database: the engine (health, shutdown) and sessions.
 
-    Reads need no transaction: on PostgreSQL, `reads` (the sessions of requests that only
-    read) and `read_connections` (authentication's one query) autocommit, with no BEGIN
-    and COMMIT around the statements, two round trips of three for a one-row read. The
-    tests leave `reads` out, and hand over `read_connections` of their own: every read
-    then joins the test's own transaction.
+    On PostgreSQL, `reads` (the sessions of requests that only read) run in READ ONLY
+    transactions, BEGIN READ ONLY in one round trip: the server itself refuses any write,
+    a raw `text("UPDATE ...")` included. `read_connections` (authentication's one query)
+    autocommit, with no BEGIN and COMMIT around the statement, two round trips of three
+    for a one-row read. The tests leave `reads` out, and hand over `read_connections` of
+    their own: every read then joins the test's own transaction (where only the ORM's
+    guards of ReadOnlySession refuse writes: PostgreSQL ignores READ ONLY in a savepoint).
     """
 
     engine: AsyncEngine
@@ -163,16 +166,19 @@ class Database:
         if settings.is_sqlite:  # a local file: no round trips to save
             return cls(engine=engine, sessions=create_session_factory(engine))
         autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+        # The same pool: the read-only mode is set as the transaction begins, and undone
+        # when the connection goes back to the pool.
+        read_only = engine.execution_options(postgresql_readonly=True)
         return cls(
             engine=engine,
             sessions=create_session_factory(engine),
-            reads=create_session_factory(autocommit, sync_session_class=ReadOnlySession),
+            reads=create_session_factory(read_only, sync_session_class=ReadOnlySession),
             read_connections=autocommit.connect,
         )
 
     def session(self, *, read_only: bool = False) -> AsyncSession:
-        """A new session; a read-only one refuses writes, and autocommits where the
-        database allows it (`reads`), else runs in an ordinary transaction."""
+        """A new session; a read-only one refuses writes, in a READ ONLY transaction where
+        the database has one (`reads`), else in an ordinary transaction."""
         if not read_only:
             return self.sessions()
         if self.reads is not None:
@@ -205,7 +211,10 @@ class Database:
                     raise
                 await session.commit()
         except Exception as exc:
-            _raise_unavailable(exc)
+            # A write refused in a READ ONLY unit of work is the route's bug (a 500, logged
+            # with its traceback), not a database out of reach.
+            if not (read_only and is_read_only_refusal(exc)):
+                _raise_unavailable(exc)
             raise
 
     async def read(self, query: Callable[[AsyncConnection], Awaitable[T]]) -> T:

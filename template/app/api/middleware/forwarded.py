@@ -1,12 +1,10 @@
 """Pure ASGI middleware: the client's address and scheme, as the trusted proxies report them."""
 
 from collections.abc import Sequence
-from functools import lru_cache
-from ipaddress import IPv4Network, IPv6Network, ip_address
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-Network = IPv4Network | IPv6Network
+from app.core.networks import Network, trust_check
 
 
 class ForwardedHeadersMiddleware:
@@ -21,17 +19,7 @@ class ForwardedHeadersMiddleware:
 
     def __init__(self, app: ASGIApp, *, trusted_proxies: Sequence[Network]) -> None:
         self.app = app
-        self.trusted_proxies = tuple(trusted_proxies)
-        # Parsing an address costs more than the rest of this middleware; the peers of a
-        # deployment are few (its proxies), and a bounded cache keeps their verdicts.
-        self._is_trusted = lru_cache(maxsize=1024)(self._check)
-
-    def _check(self, host: str) -> bool:
-        try:
-            address = ip_address(host)
-        except ValueError:  # a name, or garbage from a header: never a listed proxy
-            return False
-        return any(address in network for network in self.trusted_proxies)
+        self._is_trusted = trust_check(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
