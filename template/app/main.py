@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from app.api import health, prometheus
 from app.api.docs import install_docs
+from app.api.health import ReadinessCheck
 from app.api.middleware import install_middleware
 from app.api.openapi import install_openapi
 from app.api.problems import register_problem_handlers
@@ -34,6 +35,12 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.database = database or Database.from_settings(settings)
         open_store = answers.RATE_LIMIT_STORES[settings.rate_limit_store]
         app.state.rate_limiter = open_store(settings.redis_url, settings.rate_limit_key_prefix)
+        app.state.readiness = ReadinessCheck(
+            app.state.database,
+            app.state.rate_limiter,
+            settings.db_connect_timeout,
+            app.state.metrics,
+        )
         if owned:  # the server's app, not a test's (tests bring their database)
             garbage.settle()
         try:

@@ -14,7 +14,8 @@ MULTIPROCESS_DIRECTORY_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 class HttpMetrics:
-    """Request durations and requests in flight, labelled by method, route template and status."""
+    """Request durations and requests in flight, labelled by method, route template and
+    status; and whether each dependency answered the last readiness check."""
 
     def __init__(self) -> None:
         # Not the global default registry: a test run builds many apps in one process.
@@ -32,10 +33,18 @@ class HttpMetrics:
             registry=self.registry,
             multiprocess_mode="livesum",  # summed over the worker processes alive now
         )
+        self.dependency_up = Gauge(
+            "service_dependency_up",
+            "1 if the dependency (database, redis) answered the last readiness check, else 0.",
+            ["dependency"],
+            registry=self.registry,
+            multiprocess_mode="livemin",  # up only if every worker alive now found it up
+        )
         # `labels()` takes a lock and builds a key on every call: the series of a route,
         # bounded by the route templates, methods and statuses, are looked up once.
         self.in_progress = lru_cache(maxsize=None)(self.requests_in_progress.labels)
         self.duration = lru_cache(maxsize=None)(self.request_duration.labels)
+        self.dependency = lru_cache(maxsize=None)(self.dependency_up.labels)
 
     def exposition(self) -> bytes:
         """Every sample in the Prometheus text format; with several workers, all of theirs."""
