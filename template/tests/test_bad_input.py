@@ -66,7 +66,7 @@ async def test_unknown_email_and_wrong_password_look_and_cost_the_same(
             )
             await session.commit()
 
-        async def attempt(email: str, password: str = "not the password") -> tuple[float, Response]:
+        async def attempt(email: str, password: str) -> tuple[float, Response]:
             form = {"username": email, "password": password}
             started = time.perf_counter()
             response = await client.post(TOKEN, data=form)

@@ -73,7 +73,7 @@ LoginName = Annotated[
     Field(min_length=1, max_length=254, pattern=NO_NUL, examples=["ada@example.com"]),
     AfterValidator(_login_name),
 ]
-COMMON_PASSWORD = (
+TOO_COMMON = (
     "this password is one of the 20,000 most common ones, which guessers try first; "
     "choose another (a few unrelated words make a strong one)"
 )
@@ -83,7 +83,7 @@ def _uncommon(password: str) -> str:
     # The one rule a JSON Schema cannot state (a list of 20,000 would be the document's
     # bulk): the field's description says it instead.
     if is_common(password):
-        raise ValueError(COMMON_PASSWORD)
+        raise ValueError(TOO_COMMON)
     return password
 
 
