@@ -79,13 +79,16 @@ def start(
 
 def production_settings(database: str, secret_key: str, **overrides: str) -> dict[str, str]:
     """The variables of a deployment: ENV=production, the database named, a strong secret,
-    the metrics token production requires; `overrides` change or add any of them."""
+    the metrics token and https origins production requires; `overrides` change or add
+    any of them."""
     return {
         "ENV": "production",
         "SECRET_KEY": secret_key,
         # Plain postgresql:// on purpose, as platforms hand it out: the service converts it.
         "DATABASE_URL": database_url(database),
         "METRICS_TOKEN": METRICS_TOKEN,
+        # Production refuses the default answer's http://localhost origin.
+        "CORS_ORIGINS": "https://app.example.com",
         **overrides,
     }
 
