@@ -15,10 +15,9 @@ def add_users(database: str, count: int, prefix: str, hashed_password: str) -> N
     """`count` active users named `<prefix><n>@example.com`, all with `hashed_password`."""
     psql(
         "INSERT INTO user_account (id, email, full_name, hashed_password, is_active,"
-        " is_superuser, created_at, updated_at, tokens_valid_after)"
+        " is_superuser, created_at, updated_at)"
         f" SELECT gen_random_uuid(), '{prefix}' || n || '@example.com', 'Bench user ' || n,"
-        f" '{hashed_password}', true, false, now() - n * interval '1 millisecond', now(),"
-        " now() - interval '1 day'"
+        f" '{hashed_password}', true, false, now() - n * interval '1 millisecond', now()"
         f" FROM generate_series(1, {count}) AS n",
         database,
     )

@@ -13,10 +13,13 @@ from tests.support.service_processes import Service, free_port, wait_until_live
 BASELINES = Path(__file__).resolve().parent / "baselines"
 
 
-def start_baseline(project: InstalledProject, module: str, log: Path, **settings: str) -> Service:
+def start_baseline(
+    project: InstalledProject, module: str, log: Path, *, access_log: bool = True, **settings: str
+) -> Service:
     """A baseline app of bench/baselines, served by uvicorn from the rendered project's
     environment (the same FastAPI, pydantic, asyncpg and python-jose), with uvicorn's
-    defaults (httptools, its access log), as a plain FastAPI app is run."""
+    defaults (httptools, its access log, unless `access_log` is false), as a plain FastAPI
+    app is run."""
     port = free_port()
     venv = project.path / ".venv"
     env = project.env(PYTHONPATH=str(BASELINES), **settings)
@@ -29,6 +32,7 @@ def start_baseline(project: InstalledProject, module: str, log: Path, **settings
                 str(port),
                 "--http",
                 "httptools",
+                *([] if access_log else ["--no-access-log"]),
             ],
             cwd=BASELINES,
             env=env,

@@ -2,10 +2,12 @@
 
 It renders the default variant, boots it as deployed (scripts/start.sh, ENV=production,
 one worker) against the real PostgreSQL, boots the two baselines of bench/baselines
-beside it, drives each with wrk, alternating ours and the baseline over several rounds
-(the host's speed drifts), and prints requests/s, p50, p99 and the ratios the targets of
-docs/performance.md are stated in. `--smoke` runs every step for a second, to prove the
-harness works; its figures mean nothing.
+beside it, each with uvicorn's default access log and without one, drives each with wrk,
+alternating ours and the baseline over several rounds (the host's speed drifts), and
+prints requests/s, p50, p99 and the ratios the targets of docs/performance.md are stated
+in. `--before REF` also boots the template as it was at REF (a commit, a tag) and prints
+/users/me now against then. `--smoke` runs every step for a second, to prove the harness
+works; its figures mean nothing.
 """
 
 import argparse
@@ -13,6 +15,7 @@ import os
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,9 +91,9 @@ class Bench:
         return result
 
 
-def install(destination: Path, **answers: str) -> tuple[InstalledProject, float]:
-    """The template's working tree, uncommitted changes included, rendered with `answers`
-    and synced from its lock; with the seconds `copier copy` took."""
+def install(destination: Path, ref: str = "HEAD", **answers: str) -> tuple[InstalledProject, float]:
+    """The template's working tree (uncommitted changes included), or the template at `ref`,
+    rendered with `answers` and synced from its lock; with the seconds `copier copy` took."""
     started = time.monotonic()
     run_copy(
         str(TEMPLATE_ROOT),
@@ -99,7 +102,7 @@ def install(destination: Path, **answers: str) -> tuple[InstalledProject, float]
         defaults=True,
         unsafe=True,
         quiet=True,
-        vcs_ref="HEAD",
+        vcs_ref=ref,
     )
     copy_seconds = time.monotonic() - started
     cache = Path(os.environ.get("UV_CACHE_DIR", Path.home() / ".cache/uv"))
@@ -133,6 +136,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--big", type=int, default=1_000_000, help="rows of the big tables")
     parser.add_argument("--with-ci", action="store_true", help="time .ci/run too (16 min)")
+    parser.add_argument(
+        "--before", metavar="REF", help="compare /users/me with the template at REF"
+    )
     arguments = parser.parse_args()
     if arguments.smoke:
         arguments.rounds, arguments.seconds, arguments.big = 1, 1, 2_000
@@ -159,9 +165,13 @@ def run_bench(bench: Bench, arguments: argparse.Namespace, cleanup: ExitStack) -
     secret = random_secret_key()
     limits = {
         f"RATE_LIMIT_{name}": RAISED_LIMIT
-        for name in ("LOGIN", "REFRESH", "SIGNUP", "PASSWORD_CHECK")
+        for name in ("LOGIN", "LOGIN_ACCOUNT", "LOGOUT", "REFRESH", "SIGNUP", "PASSWORD_CHECK")
     }
-    ours = start_production(project, bench.folder / "ours.log", database, secret, **limits)
+    # Named for both: the raw app checks the same issuer and audience.
+    identity = {"JWT_ISSUER": "bench-service", "JWT_AUDIENCE": "bench-service:production"}
+    ours = start_production(
+        project, bench.folder / "ours.log", database, secret, **limits, **identity
+    )
     cleanup.callback(stop, ours.process)
     wait_until_live(ours)
     data.add_users(database, USERS, "bench-", hashed)
@@ -180,11 +190,17 @@ def run_bench(bench: Bench, arguments: argparse.Namespace, cleanup: ExitStack) -
         "DATABASE_URL": database_url(database),
         "SECRET_KEY": secret,
         "POOL_SIZE": str(POOL_SIZE),
+        **identity,
     }
-    bare = processes.start_baseline(project, "bare", bench.folder / "bare.log")
-    cleanup.callback(stop, bare.process)
-    raw = processes.start_baseline(project, "raw", bench.folder / "raw.log", **baseline_settings)
-    cleanup.callback(stop, raw.process)
+    baselines = {}
+    for module, access_log in (("bare", True), ("bare", False), ("raw", True), ("raw", False)):
+        name = module if access_log else f"{module}-quiet"
+        settings = baseline_settings if module == "raw" else {}
+        baselines[name] = processes.start_baseline(
+            project, module, bench.folder / f"{name}.log", access_log=access_log, **settings
+        )
+        cleanup.callback(stop, baselines[name].process)
+    bare, raw = baselines["bare"], baselines["raw"]
 
     me = Target("/api/v1/users/me", headers=(("Authorization", f"Bearer {tokens['user']}"),))
     live = Target("/health/live")
@@ -207,7 +223,34 @@ def run_bench(bench: Bench, arguments: argparse.Namespace, cleanup: ExitStack) -
 
     say("Small tables (1,000 users)")
     me_ratio = compare(bench, "GET /users/me, 32 connections", ours, raw, me, 32)
+    me_quiet = compare(
+        bench, "GET /users/me, baseline without a log", ours, baselines["raw-quiet"], me, 32
+    )
     live_ratio = compare(bench, "GET /health/live, 32 connections", ours, bare, live, 32)
+    live_quiet = compare(
+        bench, "GET /health/live, baseline without a log", ours, baselines["bare-quiet"], live, 32
+    )
+    per_round = max(2_000, int(4_000 * bench.seconds))  # more tokens than a round can refresh
+
+    def refresh_target() -> Target:
+        bodies = data.issue_refresh_tokens(database, per_round, "bench-", bench.folder)
+        return Target("/api/v1/auth/refresh", method="POST", bodies=bodies)
+
+    refresh_quiet = compare(
+        bench,
+        "POST /auth/refresh, 32 connections, baseline without a log",
+        ours,
+        baselines["raw-quiet"],
+        refresh_target,
+        32,
+    )
+    if arguments.before:
+        before, me_before = start_before(bench, arguments.before, secret, limits, cleanup)
+        if not arguments.smoke:  # warm-up, as for the others
+            load.run(before.url, me_before, connections=8, seconds=2, folder=bench.folder, name="w")
+        now_and_then = compare(
+            bench, f"GET /users/me, now and at {arguments.before}", ours, before, me, 32, me_before
+        )
     small = solo_figures(bench, ours, me, login, admin_list, database, "small")
     quiet, busy, logins = during_logins(bench, ours, me, login)
 
@@ -256,7 +299,12 @@ def run_bench(bench: Bench, arguments: argparse.Namespace, cleanup: ExitStack) -
     check = bench.check
     check("/users/me requests/s, ours / raw app", me_ratio[0], ">=", 0.6)
     check("/users/me p99, ours / raw app", me_ratio[1], "<=", 1.5)
+    check("/users/me requests/s, ours / raw app without a log", me_quiet[0], ">=", 0.6)
     check("/health/live requests/s, ours / bare app", live_ratio[0], ">=", 0.8)
+    check("/health/live requests/s, ours / bare app without a log", live_quiet[0], ">=", 0.6)
+    check("/auth/refresh requests/s, ours / raw asyncpg, no log", refresh_quiet[0], ">=", 0.5)
+    if arguments.before:
+        check(f"/users/me requests/s, now / at {arguments.before}", now_and_then[0], ">=", 0.95)
     check("/users/me p50, during 8 logins / quiet", busy.p50_ms / quiet.p50_ms, "<=", 5)
     bound = 0.85 * processes.cores() / hash_time
     say(f"  (one hash takes {hash_time * 1000:.0f} ms: 0.85 x cores / hash = {bound:.1f}/s)")
@@ -282,14 +330,31 @@ def run_bench(bench: Bench, arguments: argparse.Namespace, cleanup: ExitStack) -
     check("answers that were not 2xx, or failed", non_2xx, "<=", 0)
 
 
+# A target, or what makes a fresh one for each measurement (tokens that a request uses up).
+Targets = Target | Callable[[], Target]
+
+
 def compare(
-    bench: Bench, label: str, ours: Service, baseline: Service, target: Target, connections: int
+    bench: Bench,
+    label: str,
+    ours: Service,
+    baseline: Service,
+    target: Targets,
+    connections: int,
+    baseline_target: Targets | None = None,
 ) -> tuple[float, float]:
-    """Ours and the baseline, alternating; the ratios of requests/s and of p99."""
+    """Ours and the baseline, alternating; the ratios of requests/s and of p99. The
+    baseline gets `baseline_target` when it needs its own (another service's token)."""
+
+    def fresh(targets: Targets) -> Target:
+        return targets if isinstance(targets, Target) else targets()
+
     mine, theirs = [], []
     for _ in bench.each:
-        mine.append(bench.measure(ours, target, connections, "ours"))
-        theirs.append(bench.measure(baseline, target, connections, "baseline"))
+        mine.append(bench.measure(ours, fresh(target), connections, "ours"))
+        theirs.append(
+            bench.measure(baseline, fresh(baseline_target or target), connections, "baseline")
+        )
     ours_result, base_result = median_result(mine), median_result(theirs)
     bench.say(row(f"{label}, ours", ours_result))
     bench.say(row(f"{label}, baseline", base_result))
@@ -297,6 +362,30 @@ def compare(
     tail = ours_result.p99_ms / base_result.p99_ms
     bench.say(f"  {'':<44} ratio {rate:.2f}x requests/s, {tail:.2f}x p99")
     return rate, tail
+
+
+def start_before(
+    bench: Bench, ref: str, secret: str, limits: dict[str, str], cleanup: ExitStack
+) -> tuple[Service, Target]:
+    """The template at `ref`, rendered, deployed on a database of its own, with one user
+    signed up and logged in through its API; and that user's /users/me."""
+    project, _ = install(bench.folder / "before", ref=ref)
+    database = create_database()
+    cleanup.callback(drop_database, database)
+    before = start_production(project, bench.folder / "before.log", database, secret, **limits)
+    cleanup.callback(stop, before.process)
+    wait_until_live(before)
+    user = {"username": "before@example.com", "password": data.PASSWORD}
+    signup = httpx.post(
+        f"{before.url}/api/v1/users",
+        json={"email": user["username"], "password": user["password"]},
+        timeout=30,
+    )
+    signup.raise_for_status()
+    login = httpx.post(f"{before.url}/api/v1/auth/token", data=user, timeout=30)
+    login.raise_for_status()
+    token = login.json()["access_token"]
+    return before, Target("/api/v1/users/me", headers=(("Authorization", f"Bearer {token}"),))
 
 
 def solo_figures(

@@ -16,9 +16,18 @@ def test_the_bench_runs_end_to_end_in_smoke_mode(uv_cache_dir: Path) -> None:
     env = project_env(
         uv_cache_dir, PYTHONPATH=str(TEMPLATE_ROOT), TEST_DATABASE_URL=ADMIN_DATABASE_URL
     )
-    result = run([sys.executable, "-m", "bench.run", "--smoke"], cwd=TEMPLATE_ROOT, env=env)
+    # --before HEAD: the comparison with an earlier render runs too (HEAD against itself).
+    command = [sys.executable, "-m", "bench.run", "--smoke", "--before", "HEAD"]
+    result = run(command, cwd=TEMPLATE_ROOT, env=env)
     for section in ("Small tables", "Big tables", "Memory of the worker", "Targets"):
         assert section in result.stdout, result.stdout
+    for line in (
+        "GET /users/me, baseline without a log",
+        "GET /health/live, baseline without a log",
+        "POST /auth/refresh, 32 connections, baseline without a log",
+        "GET /users/me, now and at HEAD",
+    ):
+        assert line in result.stdout, result.stdout
 
 
 def test_the_tracing_bench_runs_end_to_end_in_smoke_mode(uv_cache_dir: Path) -> None:
