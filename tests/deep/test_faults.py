@@ -40,6 +40,8 @@ pytestmark = pytest.mark.deep
 
 CONNECT_TIMEOUT = 2  # DB_CONNECT_TIMEOUT of the services here, in seconds
 RAISED_LIMIT = "100000/minute"
+# The rendered service reuses a readiness answer this long (app/api/health.py).
+READINESS_MAX_AGE_SECONDS = 1.0
 # Seconds for the service to serve 200s again once its database or Redis is back.
 RECOVERY_SECONDS = 10
 
@@ -134,6 +136,7 @@ def test_a_database_outage_is_503_and_passes(
                 pid = service.process.pid
 
                 relay.cut()
+                time.sleep(READINESS_MAX_AGE_SECONDS)  # an answer from before the cut expires
                 started = time.monotonic()
                 readiness = client.get("/health")
                 assert readiness.status_code == 503
@@ -211,13 +214,21 @@ def test_a_redis_outage_is_503_on_limited_routes_only(
                 limited = {
                     "POST /api/v1/auth/token",
                     "POST /api/v1/auth/refresh",
+                    "POST /api/v1/auth/logout",
                     "POST /api/v1/users",
                     "PUT /api/v1/users/me/password",
                     "PUT /api/v1/users/me/email",
                 }
                 relay.cut()
+                time.sleep(READINESS_MAX_AGE_SECONDS)  # an answer from before the cut expires
                 readiness = client.get("/health")
-                assert (readiness.status_code, readiness.json()["redis"]) == (503, "unreachable")
+                # Reported, not fatal: an orchestrator keeps every replica in rotation.
+                assert readiness.status_code == 200, readiness.text
+                assert readiness.json() == {
+                    "status": "degraded",
+                    "database": "ok",
+                    "redis": "unreachable",
+                }
                 answers = asyncio.run(call_all(service, calls))
                 for operation, answer in answers.items():
                     if operation in limited:
@@ -226,7 +237,11 @@ def test_a_redis_outage_is_503_on_limited_routes_only(
                     else:
                         assert answer.status_code < 500, (operation, answer.text)
                 relay.restore()
-                recovered = wait_for_status(client, "/health", 200, RECOVERY_SECONDS)
+                started = time.monotonic()
+                while client.get("/health").json()["redis"] != "ok":
+                    assert time.monotonic() - started < RECOVERY_SECONDS, "Redis still unreachable"
+                    time.sleep(0.2)
+                recovered = time.monotonic() - started
                 email, _ = sign_up(client)
                 assert log_in(client, email)["access_token"]
                 print(
