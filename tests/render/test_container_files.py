@@ -46,6 +46,16 @@ def test_compose_file_is_valid_and_waits_for_healthy_services(store: str, render
     assert ("REDIS_URL" in app["environment"]) == (store == "redis")
 
 
+@pytest.mark.parametrize("tracing", ["none", "opentelemetry"])
+def test_compose_publishes_ports_on_loopback_only(tracing: str, render: Render) -> None:
+    # The compose file runs a development configuration: a port published on every interface
+    # would put its open docs and its example secrets on the machine's network.
+    services = compose_services(render(tracing=tracing))
+    published = [port for service in services.values() for port in service.get("ports", [])]
+    assert published, "compose publishes no port: the docs' address no longer works"
+    assert [port for port in published if not str(port).startswith("127.0.0.1:")] == []
+
+
 @pytest.mark.parametrize("store", STORES)
 def test_fresh_render_has_a_current_lock(store: str, render: Render, uv_cache_dir: Path) -> None:
     project = render(rate_limit_store=store)
