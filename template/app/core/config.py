@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     docs_enabled: bool | None = None
 
     database_url: str
+    # The role migrations run as (python -m app.db.migrate): the schema's owner, so that the
+    # service's DATABASE_URL can name a role that reads and writes rows but cannot alter or
+    # drop a table. Unset: DATABASE_URL. repr=False: the URL carries a password.
+    migration_database_url: str | None = Field(default=None, repr=False)
     db_connect_timeout: float = Field(default=5, gt=0, le=60)
     # Connections per worker: as many as it may serve requests at once (see docs/operations.md,
     # "Performance and tuning"); more waits up to DB_CONNECT_TIMEOUT for one to come back.
@@ -94,6 +98,12 @@ class Settings(BaseSettings):
     @classmethod
     def _normalize_database_url(cls, value: str) -> str:
         return normalize_database_url(value)
+
+    @field_validator("migration_database_url")
+    @classmethod
+    def _normalize_migration_database_url(cls, value: str | None) -> str | None:
+        # Empty (a platform's reference to a variable that is not there) means unset.
+        return normalize_database_url(value) if value else None
 
     @field_validator("debug")
     @classmethod
