@@ -133,3 +133,20 @@ def test_a_bad_configuration_stops_with_one_line(
     assert error.count("\n") == 1
     assert error.startswith("Configuration error:")
     assert "SECRET_KEY" in error
+
+
+@pytest.mark.parametrize("single_replica", [False, True])
+def test_the_memory_store_on_railway_needs_the_word_of_one_replica(
+    monkeypatch: pytest.MonkeyPatch, single_replica: bool
+) -> None:
+    """Railway sets RAILWAY_REPLICA_ID in every replica but no count: each replica's memory
+    store would allow the full limit, so it starts only with SINGLE_REPLICA=true."""
+    monkeypatch.setenv("RAILWAY_REPLICA_ID", "9f8b2c1e-replica")
+    if single_replica:
+        assert production(rate_limit_store="memory", single_replica=True)
+    else:
+        with pytest.raises(ValidationError, match="SINGLE_REPLICA=true"):
+            production(rate_limit_store="memory")
+    # Off Railway, one process per store is the only rule (WEB_CONCURRENCY=1 here).
+    monkeypatch.delenv("RAILWAY_REPLICA_ID")
+    assert production(rate_limit_store="memory")

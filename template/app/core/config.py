@@ -26,6 +26,8 @@ PLACEHOLDER_SECRETS = frozenset(
     {"change-me", "changeme", "secret", "your-secret-key", "dev-secret"}
 )
 MIN_PRODUCTION_SECRET_LENGTH = 32
+# Set by Railway in the environment of every replica of a deployment, one or several.
+RAILWAY_REPLICA_VARIABLE = "RAILWAY_REPLICA_ID"
 
 
 def normalize_database_url(url: str) -> str:
@@ -89,6 +91,9 @@ class Settings(BaseSettings):
     rate_limit_key_prefix: str = f"{answers.PROJECT_SLUG}:rate-limit"
     # Worker processes (uvicorn --workers): the memory store cannot be shared between them.
     web_concurrency: int = Field(default=1, ge=1, le=64)
+    # The operator's word that the service runs as one replica, which the memory store needs
+    # on a platform that does not say how many replicas there are (Railway).
+    single_replica: bool = False
     # Proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs or CIDR ranges).
     forwarded_allow_ips: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = (
         IPv4Network("127.0.0.1/32"),
@@ -156,6 +161,21 @@ class Settings(BaseSettings):
                 f"RATE_LIMIT_STORE=memory keeps counters per process, so {self.web_concurrency} "
                 "workers would each allow the full limit: use the Redis store (rendered with "
                 "rate_limit_store=redis, RATE_LIMIT_STORE=redis) or WEB_CONCURRENCY=1"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _one_replica_per_memory_store(self) -> "Settings":
+        # Railway names each replica (RAILWAY_REPLICA_ID) but tells none of them how many
+        # there are: one replica and five look the same from inside. Each would keep its own
+        # counters and allow the full limit, so on Railway the memory store starts only on
+        # the operator's word. Read from the process environment, where Railway puts it.
+        on_railway = bool(os.environ.get(RAILWAY_REPLICA_VARIABLE))
+        if self.rate_limit_store == "memory" and on_railway and not self.single_replica:
+            raise ValueError(
+                f"RATE_LIMIT_STORE=memory keeps counters per replica and Railway "
+                f"({RAILWAY_REPLICA_VARIABLE}) may run several, each allowing the full limit: "
+                "use the Redis store, or set SINGLE_REPLICA=true if the service runs one replica"
             )
         return self
 
