@@ -16,6 +16,20 @@ _REPOSITORY = re.compile(r"^(?:https://|git@)(?P<host>[^/:]+)[/:](?P<repository>
 # What copier records as the commit of a render between tags: `1.2.0-3-g1a2b3c4`.
 _BETWEEN_TAGS = re.compile(r"-\d+-g(?P<sha>[0-9a-f]+)$")
 
+# The uv that the rendered Dockerfile installs and the rendered CI runs: one version for both,
+# so the image and CI read uv.lock alike, and neither takes whatever uv is newest that day.
+UV_VERSION = "0.13.9"
+# PyPI's sha256 of that release's wheels for the Linux machines images are built on (x86_64;
+# aarch64, whose newer glibc picks the manylinux_2_28 wheel): pip's --require-hashes installs
+# nothing else, so a replaced file on the index fails the build instead of entering the image.
+# A new UV_VERSION needs its own: `pip download uv==X.Y.Z --no-deps --only-binary=:all:
+# --platform ...` for each platform, then sha256sum, or the hashes PyPI's file list shows.
+UV_WHEEL_SHA256 = (
+    "d7f459fe4fd247d830351c75686d3996ace3c6f3f728eb0e85a30b7ada0cef19",  # manylinux_2_17_x86_64
+    "5435c5ce14a56431208ca0996416d310f1598e8c2c8ba707688985a16bb82dbe",  # manylinux_2_17_aarch64
+    "ecb6028d79dc96fbeafffe5c8af62a7099487ebc05a701e76714eebcffd06375",  # manylinux_2_28_aarch64
+)
+
 
 def template_docs(source: Any, commit: Any) -> str:
     """The address of the template's docs/ folder at the rendered commit, or "" when the
@@ -55,6 +69,8 @@ class DerivedValues(ContextHook):
         origins = context.get("cors_origins")
         if isinstance(origins, list):
             context["cors_origins_list"] = [str(origin) for origin in origins]
+        context["uv_version"] = UV_VERSION
+        context["uv_wheel_sha256"] = list(UV_WHEEL_SHA256)
         # The template's documentation pages, for the rendered README to point at.
         recorded = context.get("_copier_answers") or {}
         context["template_docs"] = template_docs(recorded.get("_src_path"), recorded.get("_commit"))

@@ -47,3 +47,17 @@ def test_the_deploy_s_migration_logs_in_the_service_s_format(settings: Settings)
     assert [line for line in lines if not is_json(line)] == []
     loggers = {json.loads(line)["logger"] for line in lines}
     assert "alembic.runtime.migration" in loggers
+
+
+def test_migrations_run_on_the_migration_database_url_when_set(settings: Settings) -> None:
+    """MIGRATION_DATABASE_URL names the role that owns the schema: the migration connects
+    there, not to DATABASE_URL, which here points at a port where nothing listens."""
+    nowhere = "postgresql+asyncpg://nobody@127.0.0.1:1/nothing"
+    owner = settings.database_url
+    result = run_module(
+        settings, "app.db.migrate", DATABASE_URL=nowhere, MIGRATION_DATABASE_URL=owner
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    # Unset, the migration uses DATABASE_URL, and so fails here.
+    unset = run_module(settings, "app.db.migrate", DATABASE_URL=nowhere, MIGRATION_DATABASE_URL="")
+    assert unset.returncode != 0

@@ -221,3 +221,20 @@ def test_secrets_and_urls_with_passwords_never_print() -> None:
     for shown in (repr(settings), str(settings)):
         for secret in (STRONG_SECRET, METRICS_TOKEN, "database-password", "redis-password"):
             assert secret not in shown
+
+
+@pytest.mark.parametrize("single_replica", [False, True])
+def test_the_memory_store_on_railway_needs_the_word_of_one_replica(
+    monkeypatch: pytest.MonkeyPatch, single_replica: bool
+) -> None:
+    """Railway sets RAILWAY_REPLICA_ID in every replica but no count: each replica's memory
+    store would allow the full limit, so it starts only with SINGLE_REPLICA=true."""
+    monkeypatch.setenv("RAILWAY_REPLICA_ID", "9f8b2c1e-replica")
+    if single_replica:
+        assert production(rate_limit_store="memory", single_replica=True)
+    else:
+        with pytest.raises(ValidationError, match="SINGLE_REPLICA=true"):
+            production(rate_limit_store="memory")
+    # Off Railway, one process per store is the only rule (WEB_CONCURRENCY=1 here).
+    monkeypatch.delenv("RAILWAY_REPLICA_ID")
+    assert production(rate_limit_store="memory")

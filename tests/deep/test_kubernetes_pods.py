@@ -33,7 +33,10 @@ def container_env(
         if "value" in entry:
             env[entry["name"]] = entry["value"]
         else:
-            env[entry["name"]] = secret[entry["valueFrom"]["secretKeyRef"]["key"]]
+            reference = entry["valueFrom"]["secretKeyRef"]
+            # An optional key the Secret lacks leaves the variable unset, as the kubelet does.
+            if reference["key"] in secret or not reference.get("optional"):
+                env[entry["name"]] = secret[reference["key"]]
     return env
 
 

@@ -3,9 +3,11 @@
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.support.commands import run
 from tests.support.environment import TEMPLATE_ROOT, TOOLS
+from tests.support.manifests import dockerfile_value
 from tests.support.variants import Render
 
 # The files each provider renders, with the builtin check-jsonschema schema of each.
@@ -20,6 +22,8 @@ CI_FILES: dict[str, dict[str, str]] = {
 # What any provider may add at the top of the project; the others must leave no trace.
 CI_ROOTS = (".github", ".gitlab-ci.yml")
 STORES = ("memory", "redis")
+# The uv version of the Dockerfile's hash-checked requirement.
+DOCKERFILE_UV = r"uv==([0-9.]+) --hash=sha256:"
 
 
 def check_schema(schema: str, *paths: Path) -> None:
@@ -68,3 +72,32 @@ def test_template_workflows_are_valid_and_audited() -> None:
     assert workflows, "the template's own CI is missing"
     check_schema("vendor.github-workflows", *workflows)
     audit_workflows(TEMPLATE_ROOT / ".github")
+
+
+def test_github_ci_runs_the_uv_of_the_image(render: Render) -> None:
+    project = render(ci_provider="github")
+    workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    setups = [
+        step
+        for job in workflow["jobs"].values()
+        for step in job["steps"]
+        if step.get("uses", "").startswith("astral-sh/setup-uv@")
+    ]
+    assert setups, "no job sets up uv: review this test"
+    # Without `version`, setup-uv takes the newest uv of the day, which the image does not run.
+    versions = {str(step.get("with", {}).get("version")) for step in setups}
+    assert versions == {dockerfile_value(project, DOCKERFILE_UV)}
+
+
+def test_gitlab_ci_runs_the_uv_of_the_image(render: Render) -> None:
+    project = render(ci_provider="gitlab")
+    pipeline = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
+    installs = [
+        command
+        for job in pipeline.values()
+        if isinstance(job, dict)
+        for command in job.get("before_script", [])
+        if "install" in command and "uv" in command
+    ]
+    assert installs, "no job installs uv: review this test"
+    assert all(f"uv=={dockerfile_value(project, DOCKERFILE_UV)}" in command for command in installs)

@@ -1,5 +1,6 @@
 """The container's files: Dockerfile, build context, compose file, lock file."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,20 @@ def test_dockerfile_is_lint_clean(python_version: str, render: Render) -> None:
     dockerfile = (project / "Dockerfile").read_text()
     assert f"FROM python:{python_version}-slim AS runtime" in dockerfile
     run([str(TOOLS / "hadolint"), "Dockerfile"], cwd=project, timeout=60)
+
+
+def test_dockerfile_installs_uv_only_by_hash(render: Render) -> None:
+    dockerfile = (render() / "Dockerfile").read_text()
+    installs = [line for line in dockerfile.splitlines() if "pip install" in line]
+    assert installs, "the Dockerfile no longer installs uv with pip: review this test"
+    # pip installs only the files of the listed digests, so a replaced wheel fails the build.
+    assert all("--require-hashes" in line for line in installs), installs
+    requirement = re.search(r"uv==[0-9.]+((?: --hash=sha256:\w+)+)", dockerfile)
+    assert requirement, "the uv requirement carries no hashes"
+    digests = re.findall(r"--hash=sha256:(\w+)", requirement.group(1))
+    assert all(re.fullmatch(r"[0-9a-f]{64}", digest) for digest in digests), digests
+    # One wheel per platform an image is commonly built for, at least x86_64 and aarch64.
+    assert len(set(digests)) >= 2
 
 
 def test_build_context_leaves_out_secrets_and_local_state(render: Render) -> None:
@@ -44,6 +59,16 @@ def test_compose_file_is_valid_and_waits_for_healthy_services(store: str, render
     assert services["db"]["image"] == "postgres:17"
     assert "@db:5432/" in app["environment"]["DATABASE_URL"]
     assert ("REDIS_URL" in app["environment"]) == (store == "redis")
+
+
+@pytest.mark.parametrize("tracing", ["none", "opentelemetry"])
+def test_compose_publishes_ports_on_loopback_only(tracing: str, render: Render) -> None:
+    # The compose file runs a development configuration: a port published on every interface
+    # would put its open docs and its example secrets on the machine's network.
+    services = compose_services(render(tracing=tracing))
+    published = [port for service in services.values() for port in service.get("ports", [])]
+    assert published, "compose publishes no port: the docs' address no longer works"
+    assert [port for port in published if not str(port).startswith("127.0.0.1:")] == []
 
 
 @pytest.mark.parametrize("store", STORES)

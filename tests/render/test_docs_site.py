@@ -248,7 +248,7 @@ def page_text(html: str) -> str:
 @pytest.mark.parametrize(
     ("page", "document", "answers", "titles"),
     [
-        ("deploying", "deploying", {}, ["Docker Compose", "Railway"]),
+        ("deploying", "deploying", {}, ["Docker Compose", "Database roles", "Railway"]),
         ("deploying", "deploying", KUBERNETES_WITH_REDIS, ["Kubernetes"]),
         ("operations", "operations", REDIS_AND_TRACING, ["Rate limiting", "Observability"]),
         ("performance", "operations", {"rate_limit_store": "redis"}, ["Performance and tuning"]),

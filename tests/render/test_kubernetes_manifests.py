@@ -2,9 +2,11 @@
 consistent with the image and the app."""
 
 import ast
+import ipaddress
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -35,6 +37,8 @@ SERVICE_MONITOR_EXAMPLE = "servicemonitor.example.yaml"
 EXAMPLES = {SECRET_EXAMPLE, SERVICE_MONITOR_EXAMPLE}
 # The variables that carry secrets: from the Secret by key, never written in a manifest.
 SECRET_VARIABLES = {"SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN"}
+# The schema owner's URL: an optional key, read by the migrating init container only.
+MIGRATION_VARIABLE = "MIGRATION_DATABASE_URL"
 PLACEHOLDER = "REPLACE_ME"
 
 
@@ -51,6 +55,14 @@ def slug(project: Path) -> str:
 
 def secret_variables(store: str) -> set[str]:
     return SECRET_VARIABLES | ({"REDIS_URL"} if store == "redis" else set())
+
+
+def kustomize(project: Path, folder: Path, output: Path) -> dict[str, dict[str, Any]]:
+    """What `kubectl apply -k folder` would send, by kind (one object of each here)."""
+    kubectl = shutil.which("kubectl")
+    assert kubectl, "this test needs kubectl's client (kustomize v5) on PATH"
+    run([kubectl, "kustomize", str(project / folder), "-o", str(output)], cwd=project)
+    return {document["kind"]: document for document in yaml.safe_load_all(output.read_text())}
 
 
 def health_routes(project: Path) -> set[str]:
@@ -138,19 +150,15 @@ def test_kustomizations_list_every_manifest(store: str, render: Render) -> None:
 @pytest.mark.parametrize("store", STORES)
 def test_kustomize_builds_what_kubectl_applies(store: str, render: Render, tmp_path: Path) -> None:
     # kubectl's own kustomize builds what `kubectl apply -k` would send; no cluster is needed.
-    kubectl = shutil.which("kubectl")
-    assert kubectl, "this test needs kubectl's client (kustomize v5) on PATH"
     project = render_kubernetes(render, store)
     kustomization = load(project / BASE / "kustomization.yaml")
     (image,) = kustomization["images"]
     built = []
     for folder in (BASE, OVERLAY):
         output = tmp_path / f"{folder.name}.yaml"
-        run([kubectl, "kustomize", str(project / folder), "-o", str(output)], cwd=project)
-        objects = {
-            document["kind"]: document for document in yaml.safe_load_all(output.read_text())
-        }
-        expected = {"ConfigMap", "Service", "Deployment", "CronJob"}
+        objects = kustomize(project, folder, output)
+        # One ConfigMap: the network peers' values are local to the kustomization.
+        expected = {"ConfigMap", "Service", "Deployment", "CronJob", "NetworkPolicy"}
         expected |= {"HorizontalPodAutoscaler", "PodDisruptionBudget"}
         assert set(objects) == expected | ({"Ingress"} if folder == OVERLAY else set())
         config_map = objects["ConfigMap"]["metadata"]["name"]
@@ -197,9 +205,15 @@ def test_secrets_come_from_the_secret_by_key(store: str, render: Render) -> None
                 for entry in container["env"]
                 if "secretKeyRef" in entry.get("valueFrom", {})
             }
-            assert set(references) == secret_variables(store), where
+            # The schema owner's password only where the migrations run.
+            migrates = container["name"] == "migrate"
+            expected = secret_variables(store) | ({MIGRATION_VARIABLE} if migrates else set())
+            assert set(references) == expected, where
             for variable, reference in references.items():
-                assert reference == {"name": example["metadata"]["name"], "key": variable}, where
+                expected_reference = {"name": example["metadata"]["name"], "key": variable}
+                if variable == MIGRATION_VARIABLE:
+                    expected_reference["optional"] = True
+                assert reference == expected_reference, where
             assert [entry for entry in container["env"] if "value" in entry] == [], where
     settings = settings_file(project)
     assert not set(settings) & (SECRET_VARIABLES | {"REDIS_URL", "SUPERUSER_PASSWORD"})
@@ -224,12 +238,32 @@ def test_example_secret_has_placeholders_for_exactly_the_keys_read(
     project = render_kubernetes(render, store)
     example = load(project / BASE / SECRET_EXAMPLE)
     assert example["kind"] == "Secret" and "data" not in example
-    assert example["stringData"] == dict.fromkeys(secret_variables(store), PLACEHOLDER)
-    # The deployment steps' command creates exactly these keys.
+    keys = secret_variables(store) | {MIGRATION_VARIABLE}
+    assert example["stringData"] == dict.fromkeys(keys, PLACEHOLDER)
+    # The deployment steps write exactly these keys into the file the Secret is made from.
+    step = secret_step(project)
+    blocks = "\n".join(re.findall(r"```\w*\n(.*?)```", step, re.DOTALL))
+    assert set(re.findall(r"\b([A-Z][A-Z0-9_]+)=", blocks)) == keys
+    assert "kubectl create secret generic" in blocks
+
+
+def secret_step(project: Path) -> str:
+    """The step of docs/deploying.md that creates the Secret."""
     steps = (project / "docs/deploying.md").read_text()
-    command = re.search(r"kubectl create secret generic .*?(?=\n\s*```)", steps, re.DOTALL)
-    assert command, "docs/deploying.md does not say how to create the Secret"
-    assert set(re.findall(r"--from-literal=(\w+)=", command.group())) == secret_variables(store)
+    match = re.search(r"^3\. Create the Secret.*?(?=^4\. )", steps, re.DOTALL | re.MULTILINE)
+    assert match, "docs/deploying.md does not say how to create the Secret"
+    return match.group()
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_secrets_are_never_typed_on_a_command_line(store: str, render: Render) -> None:
+    # A value given with --from-literal stays in the shell's history and, while kubectl
+    # runs, in the process list; a file given with --from-env-file leaves neither.
+    project = render_kubernetes(render, store)
+    documents = [project / "docs/deploying.md", project / BASE / SECRET_EXAMPLE]
+    assert [path.name for path in documents if "--from-literal" in path.read_text()] == []
+    creations = re.findall(r"kubectl create secret generic \S+ (.*)", secret_step(project))
+    assert creations and all(line.startswith("--from-env-file=") for line in creations)
 
 
 def test_service_monitor_example_sends_the_metrics_token(render: Render) -> None:
@@ -331,7 +365,11 @@ def test_a_rollout_drops_no_request(render: Render) -> None:
     (migrate,) = pod["initContainers"]
     assert migrate["command"] == ["python", "-m", "app.db.migrate"]
     assert migrate["image"] == container["image"]
-    assert migrate["envFrom"] == container["envFrom"] and migrate["env"] == container["env"]
+    assert migrate["envFrom"] == container["envFrom"]
+    # The server's variables, and the schema owner's URL for the migrations.
+    migration_only = [entry for entry in migrate["env"] if entry not in container["env"]]
+    assert [entry["name"] for entry in migration_only] == [MIGRATION_VARIABLE]
+    assert [entry for entry in migrate["env"] if entry not in migration_only] == container["env"]
     assert "command" not in container and "args" not in container
     assert image_command(project) == ["scripts/start.sh"]
 
@@ -372,3 +410,115 @@ def test_labels_and_references_agree(store: str, render: Render) -> None:
     for pod in pod_specs(project).values():
         for container in containers(pod):
             assert container["envFrom"] == [{"configMapRef": {"name": config_map}}]
+
+
+# --- Reachable only as intended ----------------------------------------------------------------
+
+
+def network_peers(kustomization: dict[str, Any]) -> dict[str, str]:
+    """The values the user edits in kustomization.yaml: who may connect to the pods."""
+    (generator,) = [entry for entry in kustomization["configMapGenerator"] if "literals" in entry]
+    return dict(literal.split("=", 1) for literal in generator["literals"])
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_only_the_ingress_controller_and_prometheus_reach_the_pods(
+    store: str, render: Render, tmp_path: Path
+) -> None:
+    project = render_kubernetes(render, store)
+    # The values live in kustomization.yaml only: changed there, the built policy follows.
+    edited = tmp_path / "project"
+    shutil.copytree(project / "deploy", edited / "deploy")
+    kustomization_path = edited / BASE / "kustomization.yaml"
+    kustomization = load(kustomization_path)
+    peers = {name: f"{value}-edited" for name, value in network_peers(kustomization).items()}
+    (generator,) = [entry for entry in kustomization["configMapGenerator"] if "literals" in entry]
+    generator["literals"] = [f"{name}={value}" for name, value in peers.items()]
+    kustomization_path.write_text(yaml.safe_dump(kustomization, sort_keys=False))
+    selector = load(project / BASE / "deployment.yaml")["spec"]["selector"]["matchLabels"]
+    for folder in (BASE, OVERLAY):
+        objects = kustomize(edited, folder, tmp_path / f"{folder.name}.yaml")
+        config_maps = [objects["ConfigMap"]["metadata"]["name"]]
+        assert config_maps != [generator["name"]], "the peers' ConfigMap would be applied"
+        policy = objects["NetworkPolicy"]["spec"]
+        assert policy["podSelector"] == {"matchLabels": selector}
+        assert policy["policyTypes"] == ["Ingress"]
+        namespace = "kubernetes.io/metadata.name"
+        assert [rule["from"] for rule in policy["ingress"]] == [
+            [{"namespaceSelector": {"matchLabels": {namespace: peers["INGRESS_NAMESPACE"]}}}],
+            [
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {namespace: peers["PROMETHEUS_NAMESPACE"]}
+                    },
+                    "podSelector": {
+                        "matchLabels": {"app.kubernetes.io/name": peers["PROMETHEUS_POD_NAME"]}
+                    },
+                }
+            ],
+        ]
+        ports = [{"port": port["name"]} for port in api_container(project)["ports"]]
+        assert [rule["ports"] for rule in policy["ingress"]] == [ports, ports]
+    validate(*(tmp_path / f"{folder.name}.yaml" for folder in (BASE, OVERLAY)), version="1.37.0")
+
+
+def api_prefix(project: Path) -> str:
+    router = (project / "app/api/v1/router.py").read_text()
+    match = re.search(r'APIRouter\(prefix="(.+?)"\)', router)
+    assert match, "app/api/v1/router.py names no prefix"
+    return match.group(1)
+
+
+def routed(path: str, ingress_paths: list[dict[str, Any]]) -> bool:
+    """Whether the Ingress sends `path` to the service (Prefix: whole path elements)."""
+    return any(
+        path == entry["path"] or path.startswith(entry["path"].rstrip("/") + "/")
+        for entry in ingress_paths
+        if entry["pathType"] == "Prefix"
+    ) or any(path == entry["path"] for entry in ingress_paths if entry["pathType"] == "Exact")
+
+
+def test_the_ingress_routes_the_api_and_nothing_internal(render: Render) -> None:
+    project = render_kubernetes(render, "memory")
+    (rule,) = load(project / OVERLAY / "ingress.yaml")["spec"]["rules"]
+    paths = rule["http"]["paths"]
+    assert routed(api_prefix(project) + "/users/me", paths)
+    # Readiness tells whether the database is up, metrics the traffic of every route: both
+    # are for the cluster (the kubelet, Prometheus), never for the internet.
+    internal = [*health_routes(project), metrics_path(project), "/"]
+    assert [path for path in internal if routed(path, paths)] == []
+    # The docs pages are off in production unless DOCS_ENABLED says otherwise.
+    settings = settings_file(project)
+    assert settings["ENV"] == "production" and "DOCS_ENABLED" not in settings
+    assert [path for path in ("/docs", "/redoc", "/openapi.json") if routed(path, paths)] == []
+
+
+def test_forwarded_headers_are_believed_from_the_pod_range_only(render: Render) -> None:
+    project = render_kubernetes(render, "memory")
+    networks = [
+        ipaddress.ip_network(entry)
+        for entry in settings_file(project)["FORWARDED_ALLOW_IPS"].split(",")
+    ]
+    assert networks
+    # One cluster's pod range at most (a /16), never every private range: each address
+    # listed may write the client address that the rate limits count.
+    for network in networks:
+        assert network.is_private, network
+        assert network.prefixlen >= (16 if network.version == 4 else 48), network
+
+
+def test_the_deployment_steps_name_the_image_by_digest(render: Render) -> None:
+    project = render_kubernetes(render, "memory")
+    steps = (project / "docs/deploying.md").read_text()
+    kustomization = (project / BASE / "kustomization.yaml").read_text()
+    # A tag can be pushed again and name another image; the cluster must run the one built.
+    settings = [
+        line
+        for text in (steps, kustomization)
+        for line in text.splitlines()
+        if "kustomize edit set image" in line
+    ]
+    assert len(settings) == 2, settings
+    assert all(re.search(r"=\S+@sha256:\S+", line) for line in settings), settings
+    # The steps say how to read the digest of what was pushed.
+    assert "RepoDigests" in steps

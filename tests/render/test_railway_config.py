@@ -32,3 +32,7 @@ def test_railway_config(target: str, render: Render) -> None:
         assert words[:2] == ["python", "-m"], command
         module = project / (words[2].replace(".", "/") + ".py")
         assert module.is_file(), f"{command}: no {module.relative_to(project)}"
+    # The migrations run before the deploy, as MIGRATION_DATABASE_URL's role when it is set
+    # (the schema's owner; app/db/migrate.py), and the server starts as DATABASE_URL's.
+    assert "python -m app.db.migrate" in deploy["preDeployCommand"]
+    assert "migration_database_url" in (project / "app/db/migrate.py").read_text()

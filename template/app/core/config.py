@@ -36,6 +36,8 @@ MIN_PRODUCTION_SECRET_BITS = 90
 MIN_PRODUCTION_BCRYPT_ROUNDS = 10
 MIN_METRICS_TOKEN_LENGTH = 32
 GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105
+# Set by Railway in the environment of every replica of a deployment, one or several.
+RAILWAY_REPLICA_VARIABLE = "RAILWAY_REPLICA_ID"
 
 
 def estimated_entropy_bits(secret: str) -> float:
@@ -74,6 +76,10 @@ class Settings(BaseSettings):
     # repr=False here and on every URL below: they carry passwords, and a settings object
     # printed in a log line or a traceback must not show them.
     database_url: str = Field(repr=False)
+    # The role migrations run as (python -m app.db.migrate): the schema's owner, so that the
+    # service's DATABASE_URL can name a role that reads and writes rows but cannot alter or
+    # drop a table. Unset: DATABASE_URL. repr=False: the URL carries a password.
+    migration_database_url: str | None = Field(default=None, repr=False)
     db_connect_timeout: float = Field(default=5, gt=0, le=60)
     # Connections per worker: as many as it may serve requests at once (see docs/operations.md,
     # "Performance and tuning"); more waits up to DB_CONNECT_TIMEOUT for one to come back.
@@ -122,6 +128,9 @@ class Settings(BaseSettings):
     rate_limit_ipv6_prefix: int = Field(default=64, ge=32, le=128)
     # Worker processes (uvicorn --workers): the memory store cannot be shared between them.
     web_concurrency: int = Field(default=1, ge=1, le=64)
+    # The operator's word that the service runs as one replica, which the memory store needs
+    # on a platform that does not say how many replicas there are (Railway).
+    single_replica: bool = False
     # Proxies whose X-Forwarded-For/-Proto are believed (comma-separated IPs or CIDR ranges).
     forwarded_allow_ips: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = (
         IPv4Network("127.0.0.1/32"),
@@ -136,6 +145,12 @@ class Settings(BaseSettings):
     @classmethod
     def _normalize_database_url(cls, value: str) -> str:
         return normalize_database_url(value)
+
+    @field_validator("migration_database_url")
+    @classmethod
+    def _normalize_migration_database_url(cls, value: str | None) -> str | None:
+        # Empty (a platform's reference to a variable that is not there) means unset.
+        return normalize_database_url(value) if value else None
 
     @field_validator("debug")
     @classmethod
@@ -209,6 +224,21 @@ class Settings(BaseSettings):
                 f"RATE_LIMIT_STORE=memory keeps counters per process, so {self.web_concurrency} "
                 "workers would each allow the full limit: use the Redis store (rendered with "
                 "rate_limit_store=redis, RATE_LIMIT_STORE=redis) or WEB_CONCURRENCY=1"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _one_replica_per_memory_store(self) -> "Settings":
+        # Railway names each replica (RAILWAY_REPLICA_ID) but tells none of them how many
+        # there are: one replica and five look the same from inside. Each would keep its own
+        # counters and allow the full limit, so on Railway the memory store starts only on
+        # the operator's word. Read from the process environment, where Railway puts it.
+        on_railway = bool(os.environ.get(RAILWAY_REPLICA_VARIABLE))
+        if self.rate_limit_store == "memory" and on_railway and not self.single_replica:
+            raise ValueError(
+                f"RATE_LIMIT_STORE=memory keeps counters per replica and Railway "
+                f"({RAILWAY_REPLICA_VARIABLE}) may run several, each allowing the full limit: "
+                "use the Redis store, or set SINGLE_REPLICA=true if the service runs one replica"
             )
         return self
 

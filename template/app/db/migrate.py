@@ -2,6 +2,8 @@
 
 Every replica of a deploy runs this as it starts. On PostgreSQL, a session-level advisory
 lock lets exactly one of them upgrade while the others wait, then find nothing left to do.
+It connects as MIGRATION_DATABASE_URL's role when that is set (the schema's owner), else as
+DATABASE_URL's.
 """
 
 import asyncio
@@ -12,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from app.core.config import get_settings
+from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.db.session import create_engine
 
@@ -36,10 +38,17 @@ def upgrade(database_url: str | None = None) -> None:
     command.upgrade(config, "head")
 
 
+def migration_settings(settings: Settings) -> Settings:
+    """The settings with DATABASE_URL replaced by MIGRATION_DATABASE_URL, when that is set."""
+    if settings.migration_database_url is None:
+        return settings
+    return settings.model_copy(update={"database_url": settings.migration_database_url})
+
+
 async def upgrade_holding_lock() -> None:
-    settings = get_settings()
+    settings = migration_settings(get_settings())
     if settings.is_sqlite:  # a local file: one process at a time anyway
-        await asyncio.to_thread(upgrade)
+        await asyncio.to_thread(upgrade, settings.database_url)
         return
     engine = create_engine(settings)
     try:
@@ -51,7 +60,7 @@ async def upgrade_holding_lock() -> None:
             if not await connection.scalar(text("SELECT pg_try_advisory_lock(:key)"), lock):
                 logger.info("Another instance is migrating; waiting for it to finish.")
                 await connection.execute(text("SELECT pg_advisory_lock(:key)"), lock)
-            await asyncio.to_thread(upgrade)
+            await asyncio.to_thread(upgrade, settings.database_url)
             # Closing the connection releases the lock, also when the upgrade failed.
     finally:
         await engine.dispose()
