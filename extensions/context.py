@@ -69,6 +69,10 @@ class DerivedValues(ContextHook):
         origins = context.get("cors_origins")
         if isinstance(origins, list):
             context["cors_origins_list"] = [str(origin) for origin in origins]
+            # What a deployment may keep of them: production refuses null and http://.
+            context["cors_origins_https"] = [
+                str(origin) for origin in origins if str(origin).startswith("https://")
+            ]
         context["uv_version"] = UV_VERSION
         context["uv_wheel_sha256"] = list(UV_WHEEL_SHA256)
         # The template's documentation pages, for the rendered README to point at.

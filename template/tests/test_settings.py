@@ -216,10 +216,12 @@ def test_secrets_and_urls_with_passwords_never_print() -> None:
     METRICS_TOKEN are SecretStr, and the URLs, which carry passwords, are left out of repr."""
     settings = production(
         database_url="postgresql://app:database-password@db/app",
+        migration_database_url="postgresql://owner:migration-password@db/app",
         redis_url="redis://:redis-password@cache:6379/0",
     )
+    hidden = ("database-password", "migration-password", "redis-password")
     for shown in (repr(settings), str(settings)):
-        for secret in (STRONG_SECRET, METRICS_TOKEN, "database-password", "redis-password"):
+        for secret in (STRONG_SECRET, METRICS_TOKEN, *hidden):
             assert secret not in shown
 
 
