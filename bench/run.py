@@ -276,6 +276,10 @@ def run_bench(bench: Bench, arguments: argparse.Namespace, cleanup: ExitStack) -
     say(row("admin list, first page", first))
     say(row(f"admin list, last page (after user {total - 51:,})", last))
     rss_end = processes.resident_mebibytes(worker)
+    # The rendered suite opens connections of its own: the other services' pools (20 each)
+    # give theirs back first, or PostgreSQL's 100 run out.
+    for service in [*baselines.values(), *([before] if arguments.before else [])]:
+        stop(service.process)
 
     say()
     say("Memory of the worker")

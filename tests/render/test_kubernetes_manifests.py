@@ -464,7 +464,7 @@ def test_only_the_ingress_controller_and_prometheus_reach_the_pods(
 
 def api_prefix(project: Path) -> str:
     router = (project / "app/api/v1/router.py").read_text()
-    match = re.search(r'APIRouter\(prefix="(.+?)"', router)
+    match = re.search(r'API_PREFIX = "(.+?)"', router)
     assert match, "app/api/v1/router.py names no prefix"
     return match.group(1)
 

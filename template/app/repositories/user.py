@@ -1,11 +1,18 @@
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from app.models import User
+from app.models import RefreshToken, User
 from app.repositories.refresh_token import session_is_live
 from app.repositories.repository import Repository
+
+
+@dataclass(frozen=True)
+class TokenOwner:
+    id: uuid.UUID
+    is_active: bool
 
 
 class UserRepository(Repository[User]):
@@ -50,6 +57,19 @@ class UserRepository(Repository[User]):
             .execution_options(populate_existing=True)
         )
         return await self.session.scalar(statement)
+
+    async def lock_owner_of_token(self, digest: str) -> TokenOwner | None:
+        """Hold the row of the user a refresh token belongs to, as `lock` does, and say
+        whether that user is active; None for a digest of no stored token. One statement:
+        a refresh, the hottest writer here, sends no query it can do without."""
+        statement = (
+            select(User.id, User.is_active)
+            .join(RefreshToken, RefreshToken.user_id == User.id)
+            .where(RefreshToken.token_digest == digest)
+            .with_for_update(of=User, key_share=True)
+        )
+        row = (await self.session.execute(statement)).one_or_none()
+        return None if row is None else TokenOwner(id=row.id, is_active=row.is_active)
 
     async def lock_active_superusers(self) -> Sequence[uuid.UUID]:
         """Hold the rows of every active superuser, in one order, and return their ids.

@@ -21,7 +21,7 @@ from app.core.security import (
     refresh_token_digest,
     verify_password,
 )
-from app.models import RefreshToken, User
+from app.models import User
 from app.repositories.account import Account
 from app.repositories.refresh_token import RefreshTokenRepository
 from app.repositories.user import UserRepository
@@ -143,23 +143,22 @@ class AuthService:
         # Taken under the user's lock: a password change that follows is later still.
         now = utc_now()
         family_expires_at = now + timedelta(days=self.settings.refresh_token_family_max_days)
-        return await self._issue(user, uuid.uuid4(), family_expires_at, now)
+        return await self._issue(user.id, uuid.uuid4(), family_expires_at, now)
 
     async def refresh(self, raw_token: str) -> TokenPair:
         now = utc_now()
         digest = refresh_token_digest(raw_token)
-        owner = await self.tokens.owner_of(digest)
+        # The owner's row is held first, as by every change to its tokens.
+        owner = await self.users.lock_owner_of_token(digest)
         if owner is None:
             raise Unauthorized(BAD_REFRESH_TOKEN)
-        await self.users.lock(owner)
         # One UPDATE claims the token: of two racing requests, exactly one wins.
         claimed = await self.tokens.claim(digest, now)
         if claimed is None:
             await self._refuse_unclaimable(digest, now)  # always raises
-        user = await self.users.get(claimed.user_id)
-        if user is None or not user.is_active:
+        if not owner.is_active:
             raise Unauthorized(BAD_REFRESH_TOKEN)
-        return await self._issue(user, claimed.family_id, claimed.family_expires_at, now)
+        return await self._issue(owner.id, claimed.family_id, claimed.family_expires_at, now)
 
     async def logout(self, raw_token: str) -> None:
         """Revoke the token's family. Unknown tokens are ignored: logout is idempotent."""
@@ -183,23 +182,21 @@ class AuthService:
         raise Unauthorized(BAD_REFRESH_TOKEN)
 
     async def _issue(
-        self, user: User, family_id: uuid.UUID, family_expires_at: datetime, now: datetime
+        self, user_id: uuid.UUID, family_id: uuid.UUID, family_expires_at: datetime, now: datetime
     ) -> TokenPair:
         raw_token = new_refresh_token()
         expires_at = min(
             now + timedelta(days=self.settings.refresh_token_expire_days), family_expires_at
         )
-        await self.tokens.add(
-            RefreshToken(
-                user_id=user.id,
-                family_id=family_id,
-                token_digest=refresh_token_digest(raw_token),
-                expires_at=expires_at,
-                family_expires_at=family_expires_at,
-            )
+        await self.tokens.issue(
+            user_id=user_id,
+            family_id=family_id,
+            digest=refresh_token_digest(raw_token),
+            expires_at=expires_at,
+            family_expires_at=family_expires_at,
         )
         return TokenPair(
-            access_token=create_access_token(user.id, family_id, self.settings, now),
+            access_token=create_access_token(user_id, family_id, self.settings, now),
             refresh_token=raw_token,
             expires_in=self.settings.access_token_expire_minutes * 60,
         )

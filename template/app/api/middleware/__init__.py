@@ -9,6 +9,7 @@ from app.api.middleware.request_context import REQUEST_ID_HEADER, RequestContext
 from app.api.middleware.request_metrics import MetricsMiddleware
 from app.api.middleware.security_headers import SecurityHeadersMiddleware
 from app.api.prometheus import METRICS_PATH
+from app.api.v1.router import API_PREFIX
 from app.core.config import Settings
 
 
@@ -25,7 +26,8 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     - metrics: it times and counts every answer, the 500 that the request
       context makes of a crash included. Scrapes of /metrics are not measured, so
       reading the numbers does not change them.
-    - security headers, also outside the request context, so that 500 has them too.
+    - security headers (and no-store on the API's answers), also outside the request
+      context, so that 500 has them too.
     - request context: the request id, and the 500 problem (logged with its traceback)
       for any error nothing else handled.
     - CORS, inside the request context: an error in CORS handling still answers a
@@ -43,7 +45,11 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         expose_headers=[REQUEST_ID_HEADER],
     )
     app.add_middleware(RequestContextMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware, strict_transport_security=settings.env != "dev")
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        strict_transport_security=settings.env != "dev",
+        private_prefix=API_PREFIX,
+    )
     if settings.metrics_enabled:
         app.add_middleware(
             MetricsMiddleware,
