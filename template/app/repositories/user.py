@@ -1,12 +1,24 @@
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, select
 
 from app.models import RefreshToken, User
 from app.repositories.refresh_token import session_is_live
 from app.repositories.repository import Repository
+
+USERS = cast(Table, User.__table__)
+TOKENS = cast(Table, RefreshToken.__table__)
+# Built once, against the tables, as the other statements of a refresh are
+# (app/repositories/refresh_token.py).
+OWNER_OF_TOKEN = (
+    select(USERS.c.id, USERS.c.is_active)
+    .join(TOKENS, TOKENS.c.user_id == USERS.c.id)
+    .where(TOKENS.c.token_digest == bindparam("digest"))
+    .with_for_update(of=USERS, key_share=True)
+)
 
 
 @dataclass(frozen=True)
@@ -62,13 +74,7 @@ class UserRepository(Repository[User]):
         """Hold the row of the user a refresh token belongs to, as `lock` does, and say
         whether that user is active; None for a digest of no stored token. One statement:
         a refresh, the hottest writer here, sends no query it can do without."""
-        statement = (
-            select(User.id, User.is_active)
-            .join(RefreshToken, RefreshToken.user_id == User.id)
-            .where(RefreshToken.token_digest == digest)
-            .with_for_update(of=User, key_share=True)
-        )
-        row = (await self.session.execute(statement)).one_or_none()
+        row = (await self.session.execute(OWNER_OF_TOKEN, {"digest": digest})).one_or_none()
         return None if row is None else TokenOwner(id=row.id, is_active=row.is_active)
 
     async def lock_active_superusers(self) -> Sequence[uuid.UUID]:
