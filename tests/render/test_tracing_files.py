@@ -39,4 +39,4 @@ def test_compose_offers_a_trace_viewer_behind_a_profile(tracing: str, render: Re
     # Off unless asked for: a plain `docker compose up` starts no viewer and exports nothing.
     assert services["jaeger"]["profiles"] == ["tracing"]
     assert environment["OTEL_EXPORTER_OTLP_ENDPOINT"] == "${OTEL_EXPORTER_OTLP_ENDPOINT:-}"
-    assert "16686:16686" in services["jaeger"]["ports"]
+    assert "127.0.0.1:16686:16686" in services["jaeger"]["ports"]
