@@ -222,8 +222,8 @@ async def test_successful_logins_do_not_count_against_the_account(
 async def test_a_longer_window_stands_behind_the_short_one(
     app_client: AppClient, users: UserFactory
 ) -> None:
-    """With "10/minute;3/hour", the hour binds: the fourth failure waits for the hour's
-    window, not the minute's, so a patient guesser gets a few tries an hour at most."""
+    """With "10/minute;3/hour", the hour binds: the fourth failure is refused though the
+    minute allows ten, so a patient guesser gets a few tries an hour at most."""
     account = await users.account()
     wrong = {"username": account.user.email, "password": "a wrong guess"}
     async with app_client(**PROXY, rate_limit_login_account="10/minute;3/hour") as client:
@@ -231,4 +231,6 @@ async def test_a_longer_window_stands_behind_the_short_one(
         refused = await client.post(TOKEN, data=wrong)
     assert statuses == [400, 400, 400]
     assert_problem(refused, 429)
-    assert int(refused.headers["retry-after"]) > 60
+    # The sliding window's counters sit in windows aligned to the clock: near the end of
+    # an hour, the hour's window says it ends sooner than a minute from now.
+    assert 0 < int(refused.headers["retry-after"]) <= 3600
