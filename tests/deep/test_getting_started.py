@@ -85,7 +85,8 @@ class Reader:
             stop(process)
         self.servers.clear()
         command = self.rewrite(line)
-        address = re.search(r"https?://\S+", command)
+        # In the comment: the command itself may name other addresses (CORS_ORIGINS).
+        address = re.search(r"#.*?(https?://\S+)", command)
         assert address, f"a serving command names its address in a comment: {line}"
         with log.open("wb") as output:
             process = subprocess.Popen(
@@ -98,7 +99,7 @@ class Reader:
                 start_new_session=True,  # stopped as a group: make, uv, the reloader, uvicorn
             )
         self.servers.append(process)
-        wait_until_answering(process, address[0], log)
+        wait_until_answering(process, address[1], log)
         self.ran.append(line)
 
 
