@@ -5,6 +5,8 @@
   shell history and the process list.
 - `purge-tokens`: delete refresh tokens that can never be used again. Every refresh
   adds a row; run this daily (a cron job, a scheduled task of the platform).
+- `send-test-email --to you@example.com`: send a test message at once with the e-mail
+  settings (EMAIL_BACKEND, SMTP_*), to set a provider up; the error says what failed.
 """
 
 import argparse
@@ -13,19 +15,19 @@ import getpass
 import os
 import sys
 
+import aiosmtplib
 from pydantic import ValidationError
 
-from app.core.clock import utc_now
 from app.core.config import get_settings
 from app.core.exceptions import Conflict
 from app.db.session import Database
-from app.repositories.refresh_token import RefreshTokenRepository
+from app.mail.delivery import mailer
+from app.mail.messages import compose
 from app.schemas.user import UserCreate
 from app.services import wiring
+from app.services.purge import PURGE_BATCH_SIZE, purge_tokens
 
 PASSWORD_VARIABLE = "SUPERUSER_PASSWORD"  # noqa: S105 - the name of a variable
-# Rows deleted per transaction: each batch holds its rows' locks for milliseconds only.
-PURGE_BATCH_SIZE = 1000
 MAX_PURGE_BATCH_SIZE = 100_000
 
 
@@ -62,23 +64,17 @@ async def create_superuser(email: str, full_name: str | None, password: str) -> 
         await database.engine.dispose()
 
 
-async def purge_tokens(database: Database, batch_size: int) -> int:
-    """Delete dead refresh tokens in batches, each its own transaction; return how many."""
-    total = 0
-    while True:
-        async with database.unit_of_work() as session:
-            deleted = await RefreshTokenRepository(session).delete_dead(utc_now(), batch_size)
-        total += deleted
-        if deleted < batch_size:
-            return total
-
-
 async def purge_tokens_command(batch_size: int) -> int:
     database = Database.from_settings(get_settings())
     try:
         return await purge_tokens(database, batch_size)
     finally:
         await database.engine.dispose()
+
+
+async def send_test_email(to: str) -> None:
+    settings = get_settings()
+    await mailer(settings).send(compose("test", to, settings))
 
 
 def _batch_size(text: str) -> int:
@@ -98,6 +94,10 @@ def main(argv: list[str] | None = None) -> None:
         "purge-tokens", help="delete expired and revoked refresh tokens (run it daily)"
     )
     purge.add_argument("--batch-size", type=_batch_size, default=PURGE_BATCH_SIZE)
+    test_email = commands.add_parser(
+        "send-test-email", help="send a test message now, with the e-mail settings"
+    )
+    test_email.add_argument("--to", required=True, help="the address to send it to")
     arguments = parser.parse_args(argv)
     if arguments.command == "create-superuser":
         user_id = asyncio.run(
@@ -107,6 +107,13 @@ def main(argv: list[str] | None = None) -> None:
     elif arguments.command == "purge-tokens":
         deleted = asyncio.run(purge_tokens_command(arguments.batch_size))
         print(f"Deleted {deleted} expired or revoked refresh tokens.")
+    elif arguments.command == "send-test-email":
+        settings = get_settings()
+        try:
+            asyncio.run(send_test_email(arguments.to))
+        except (OSError, aiosmtplib.SMTPException) as exc:
+            raise SystemExit(f"Not sent ({settings.mail_delivery}): {exc}") from None
+        print(f"Sent a test message to {arguments.to} (EMAIL_BACKEND={settings.mail_delivery}).")
 
 
 if __name__ == "__main__":

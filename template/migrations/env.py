@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import app.models  # noqa: F401 - registers every model's table (app/models/__init__.py lists them)
 from app.core.config import get_settings, normalize_database_url
 from app.db.base import Base
+from app.db.migrate import include_name
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logger", True):
@@ -44,6 +45,7 @@ def _run_with_connection(connection: Connection) -> None:
         # SQLite cannot ALTER most things: batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -42,6 +42,9 @@ PRODUCTION_READY = {
     "metrics_token": "metrics-token-of-the-tests-long-enough",
     "bcrypt_rounds": 10,
     "cors_origins": ("https://app.example.com",),
+    "smtp_host": "smtp.example.com",
+    "mail_from": "service@example.com",
+    "frontend_url": "https://app.example.com",
 }
 
 

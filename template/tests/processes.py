@@ -8,11 +8,8 @@ from app.core.config import Settings
 from tests.conftest import PROJECT_ROOT
 
 
-def run_module(
-    settings: Settings, module: str, *args: str, **variables: str
-) -> subprocess.CompletedProcess[str]:
-    """`python -m module args` on the test database, with `variables` added to its
-    environment; its output captured, its exit status left to the test."""
+def process_env(settings: Settings, **variables: str) -> dict[str, str]:
+    """The environment of a project's process on the test database, with `variables`."""
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url,
@@ -22,10 +19,18 @@ def run_module(
     }
     if "SUPERUSER_PASSWORD" not in variables:  # never the developer's own
         env.pop("SUPERUSER_PASSWORD", None)
+    return env
+
+
+def run_module(
+    settings: Settings, module: str, *args: str, **variables: str
+) -> subprocess.CompletedProcess[str]:
+    """`python -m module args` on the test database, with `variables` added to its
+    environment; its output captured, its exit status left to the test."""
     return subprocess.run(  # noqa: S603 - a fixed command line
         [sys.executable, "-m", module, *args],
         cwd=PROJECT_ROOT,
-        env=env,
+        env=process_env(settings, **variables),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

@@ -15,11 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 import app.models  # noqa: F401 - every model registers its table
 from app.core.config import Settings
 from app.db.base import Base
+from app.db.migrate import include_name
 from tests.processes import run_module
 
 
 def schema_differences(connection: Connection) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "include_name": include_name}
+    )
     return list(compare_metadata(context, Base.metadata))
 
 

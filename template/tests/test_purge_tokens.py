@@ -9,12 +9,12 @@ import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.cli import purge_tokens
 from app.core.clock import utc_now
 from app.core.config import Settings
 from app.core.security import hash_password
 from app.db.session import Database, create_session_factory
 from app.models import RefreshToken, User
+from app.services.purge import purge_tokens
 from tests.processes import run_cli
 
 EMAIL = "purge@example.com"

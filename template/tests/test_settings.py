@@ -18,6 +18,9 @@ PRODUCTION = {
     "database_url": POSTGRES,
     "metrics_token": METRICS_TOKEN,
     "cors_origins": ("https://app.example.com",),
+    "smtp_host": "smtp.example.com",
+    "mail_from": "service@example.com",
+    "frontend_url": "https://app.example.com",
 }
 # Every ENV value with production rules, unset included: a deploy that forgets ENV.
 STRICT = [{"env": "production"}, {"env": "staging"}, {}]
@@ -180,6 +183,11 @@ def test_cors_origins_come_from_a_comma_separated_variable(
         ("CORS_ORIGINS", "null"),
         ("CORS_ORIGINS", "http://app.example.com"),
         ("FORWARDED_ALLOW_IPS", "0.0.0.0/0"),
+        ("EMAIL_BACKEND", "console"),
+        ("SMTP_HOST", ""),
+        ("MAIL_FROM", ""),
+        ("SMTP_TLS", "none"),
+        ("FRONTEND_URL", "http://app.example.com"),
     ],
 )
 def test_a_bad_configuration_stops_with_one_line(
@@ -197,6 +205,9 @@ def test_a_bad_configuration_stops_with_one_line(
         "DATABASE_URL": POSTGRES,
         "METRICS_TOKEN": METRICS_TOKEN,
         "CORS_ORIGINS": "https://app.example.com",
+        "SMTP_HOST": "smtp.example.com",
+        "MAIL_FROM": "service@example.com",
+        "FRONTEND_URL": "https://app.example.com",
     }
     for name, setting in (environment | {variable: value}).items():
         monkeypatch.setenv(name, setting)
@@ -211,6 +222,31 @@ def test_a_bad_configuration_stops_with_one_line(
         assert value not in error
 
 
+@pytest.mark.parametrize("env", STRICT, ids=STRICT_IDS)
+def test_production_mails_over_smtp_to_a_configured_host(env: dict[str, str]) -> None:
+    assert production(**env).mail_delivery == "smtp"
+    with pytest.raises(ValidationError, match="EMAIL_BACKEND=console writes every message"):
+        production(email_backend="console", **env)
+    with pytest.raises(ValidationError, match="needs SMTP_HOST and MAIL_FROM"):
+        production(smtp_host=None, mail_from=None, **env)
+    with pytest.raises(ValidationError, match="SMTP_TLS=none would send every message"):
+        production(smtp_tls="none", **env)
+    with pytest.raises(ValidationError, match="FRONTEND_URL must be an https:// URL"):
+        production(frontend_url="http://app.example.com", **env)
+    # A relay on the host itself may take plain text; off needs nothing at all.
+    assert production(smtp_tls="none", smtp_host="127.0.0.1", **env).smtp_tls == "none"
+    assert (
+        production(email_backend="off", smtp_host=None, mail_from=None, **env).mail_delivery
+        == "off"
+    )
+
+
+def test_development_writes_mail_to_the_log_unless_told() -> None:
+    assert make(env="dev", database_url=POSTGRES, secret_key="x").mail_delivery == "console"
+    told = make(env="dev", database_url=POSTGRES, secret_key="x", email_backend="smtp")
+    assert told.mail_delivery == "smtp"
+
+
 def test_secrets_and_urls_with_passwords_never_print() -> None:
     """A settings object in a log line or a traceback shows no secret: SECRET_KEY and
     METRICS_TOKEN are SecretStr, and the URLs, which carry passwords, are left out of repr."""
@@ -218,8 +254,9 @@ def test_secrets_and_urls_with_passwords_never_print() -> None:
         database_url="postgresql://app:database-password@db/app",
         migration_database_url="postgresql://owner:migration-password@db/app",
         redis_url="redis://:redis-password@cache:6379/0",
+        smtp_password="smtp-password",
     )
-    hidden = ("database-password", "migration-password", "redis-password")
+    hidden = ("database-password", "migration-password", "redis-password", "smtp-password")
     for shown in (repr(settings), str(settings)):
         for secret in (STRONG_SECRET, METRICS_TOKEN, *hidden):
             assert secret not in shown

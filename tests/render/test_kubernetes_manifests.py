@@ -39,6 +39,9 @@ EXAMPLES = {SECRET_EXAMPLE, SERVICE_MONITOR_EXAMPLE}
 SECRET_VARIABLES = {"SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN"}
 # The schema owner's URL: an optional key, read by the migrating init container only.
 MIGRATION_VARIABLE = "MIGRATION_DATABASE_URL"
+# The SMTP provider's login: optional keys, read by the containers that send e-mail.
+MAIL_VARIABLES = {"SMTP_USER", "SMTP_PASSWORD"}
+MAILING_CONTAINERS = {"api"}
 PLACEHOLDER = "REPLACE_ME"
 
 
@@ -208,10 +211,12 @@ def test_secrets_come_from_the_secret_by_key(store: str, render: Render) -> None
             # The schema owner's password only where the migrations run.
             migrates = container["name"] == "migrate"
             expected = secret_variables(store) | ({MIGRATION_VARIABLE} if migrates else set())
+            if container["name"] in MAILING_CONTAINERS:
+                expected |= MAIL_VARIABLES
             assert set(references) == expected, where
             for variable, reference in references.items():
                 expected_reference = {"name": example["metadata"]["name"], "key": variable}
-                if variable == MIGRATION_VARIABLE:
+                if variable in {MIGRATION_VARIABLE, *MAIL_VARIABLES}:
                     expected_reference["optional"] = True
                 assert reference == expected_reference, where
             assert [entry for entry in container["env"] if "value" in entry] == [], where
@@ -238,7 +243,7 @@ def test_example_secret_has_placeholders_for_exactly_the_keys_read(
     project = render_kubernetes(render, store)
     example = load(project / BASE / SECRET_EXAMPLE)
     assert example["kind"] == "Secret" and "data" not in example
-    keys = secret_variables(store) | {MIGRATION_VARIABLE}
+    keys = secret_variables(store) | {MIGRATION_VARIABLE} | MAIL_VARIABLES
     assert example["stringData"] == dict.fromkeys(keys, PLACEHOLDER)
     # The deployment steps write exactly these keys into the file the Secret is made from.
     step = secret_step(project)
@@ -366,10 +371,14 @@ def test_a_rollout_drops_no_request(render: Render) -> None:
     assert migrate["command"] == ["python", "-m", "app.db.migrate"]
     assert migrate["image"] == container["image"]
     assert migrate["envFrom"] == container["envFrom"]
-    # The server's variables, and the schema owner's URL for the migrations.
+    # The schema owner's URL for the migrations, and otherwise ...
     migration_only = [entry for entry in migrate["env"] if entry not in container["env"]]
     assert [entry["name"] for entry in migration_only] == [MIGRATION_VARIABLE]
-    assert [entry for entry in migrate["env"] if entry not in migration_only] == container["env"]
+    # ... the server's, but for the SMTP login, which migrations do not send with.
+    mailing = [entry for entry in container["env"] if entry["name"] in MAIL_VARIABLES]
+    assert [entry for entry in migrate["env"] if entry not in migration_only] == [
+        entry for entry in container["env"] if entry not in mailing
+    ]
     assert "command" not in container and "args" not in container
     assert image_command(project) == ["scripts/start.sh"]
 

@@ -89,6 +89,14 @@ def production_settings(database: str, secret_key: str, **overrides: str) -> dic
         "METRICS_TOKEN": METRICS_TOKEN,
         # Production refuses the default answer's http://localhost origin.
         "CORS_ORIGINS": "https://app.example.com",
+        # Production's default EMAIL_BACKEND=smtp needs a host and a sender: a relay on
+        # loopback (where SMTP_TLS=none is allowed) that nothing answers on port 1, since
+        # these services send no e-mail unless a test gives them a server of its own.
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": "1",
+        "SMTP_TLS": "none",
+        "MAIL_FROM": "service@example.com",
+        "FRONTEND_URL": "https://app.example.com",
         **overrides,
     }
 

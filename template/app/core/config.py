@@ -36,6 +36,8 @@ MIN_PRODUCTION_SECRET_BITS = 90
 MIN_PRODUCTION_BCRYPT_ROUNDS = 10
 MIN_METRICS_TOKEN_LENGTH = 32
 GENERATE_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'  # noqa: S105
+# A mail relay on the service's own host: the one place SMTP_TLS=none is allowed outside dev.
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 # Set by Railway in the environment of every replica of a deployment, one or several.
 RAILWAY_REPLICA_VARIABLE = "RAILWAY_REPLICA_ID"
 
@@ -140,6 +142,30 @@ class Settings(BaseSettings):
     # (FORWARDED_ALLOW_IPS); true continues anyone's, for a service reached only by others
     # of one's own. Read only by a project rendered with tracing.
     trace_context_from_any_peer: bool = False
+
+    # E-mail (app/mail). Unset EMAIL_BACKEND: console with ENV=dev (each message whole in
+    # the log, nothing sent), smtp everywhere else. off sends nothing and says so in the log.
+    email_backend: Literal["smtp", "console", "off"] | None = None
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    # starttls: the connection is upgraded before anything is sent (port 587), and a server
+    # that offers no STARTTLS is an error, never a plain-text fallback; tls: TLS from the
+    # first byte (port 465); none: plain text, outside dev for a relay on the host only.
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    mail_from: str | None = None
+    # The front end that the links in e-mails open (the token rides in the URL fragment).
+    frontend_url: str = "http://localhost:3000"
+
+    # The worker (python -m app.worker). Its /health and /metrics listen here.
+    worker_host: str = "0.0.0.0"  # noqa: S104 - its platform probes it from outside the container
+    worker_port: int = Field(default=8001, ge=1, le=65535)
+    # A failed job (an SMTP error) is tried again after JOB_RETRY_DELAY_SECONDS, then
+    # twice as long each time (at most 10 minutes apart), JOB_MAX_ATTEMPTS times in all;
+    # then it is held with status 'failed'. The defaults span about 20 minutes.
+    job_max_attempts: int = Field(default=8, ge=1, le=100)
+    job_retry_delay_seconds: float = Field(default=10, gt=0, le=3600)
 
     @field_validator("database_url")
     @classmethod
@@ -295,6 +321,7 @@ class Settings(BaseSettings):
                 f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_LENGTH} characters with "
                 f"ENV={self.env}: {GENERATE_SECRET} {relax}"
             )
+        self._production_mail_rules(relax)
         # A page served from "null" (a sandboxed frame, a file) or over plain http could be
         # anyone's; with credentials allowed, it would read the users' data.
         if insecure := [
@@ -306,6 +333,42 @@ class Settings(BaseSettings):
                 f"empty for none {relax}"
             )
         return self
+
+    def _production_mail_rules(self, relax: str) -> None:
+        env = f"ENV={self.env}"
+        if self.mail_delivery == "console":
+            raise ValueError(
+                f"EMAIL_BACKEND=console writes every message, its links' tokens included, to "
+                f"the log: with {env} use smtp (SMTP_HOST, MAIL_FROM) or off {relax}"
+            )
+        if self.mail_delivery != "smtp":
+            return
+        if missing := [
+            name
+            for name, value in (("SMTP_HOST", self.smtp_host), ("MAIL_FROM", self.mail_from))
+            if not value
+        ]:
+            raise ValueError(
+                f"EMAIL_BACKEND=smtp (the default with {env}) needs {' and '.join(missing)}: "
+                "the provider's host and the sender's address, or EMAIL_BACKEND=off"
+            )
+        if self.smtp_tls == "none" and self.smtp_host not in LOCAL_HOSTS:
+            raise ValueError(
+                f"SMTP_TLS=none would send every message, its links' tokens included, in "
+                f"plain text to {self.smtp_host} with {env}: use starttls or tls {relax}"
+            )
+        if not self.frontend_url.startswith("https://"):
+            raise ValueError(
+                f"FRONTEND_URL must be an https:// URL with {env}: the links in e-mails "
+                f"carry tokens {relax}"
+            )
+
+    @property
+    def mail_delivery(self) -> Literal["smtp", "console", "off"]:
+        """EMAIL_BACKEND, or when unset: console with ENV=dev, smtp everywhere else."""
+        if self.email_backend is not None:
+            return self.email_backend
+        return "console" if self.env == "dev" else "smtp"
 
     @property
     def token_issuer(self) -> str:

@@ -6,7 +6,7 @@ import threading
 from typing import Any, TextIO
 
 from app.core.config import Settings
-from app.core.context import request_id_var, user_id_var
+from app.core.context import job_id_var, request_id_var, user_id_var
 
 # What every record has; anything else was passed as `extra=` and is worth showing
 # (request_id leads the line; uvicorn's color_message repeats the message in colour).
@@ -16,12 +16,16 @@ NOT_EXTRA_FIELDS = frozenset(
 
 
 class RequestContextFilter(logging.Filter):
-    """Stamps each record with the request's id and user, unless the record names its own."""
+    """Stamps each record with the request's id and user (and the job, in the worker),
+    unless the record names its own."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         for name, variable in (("request_id", request_id_var), ("user_id", user_id_var)):
             if not hasattr(record, name):
                 setattr(record, name, variable.get())
+        # Only the worker's lines name a job; the API's lines carry no empty field for it.
+        if (job_id := job_id_var.get()) is not None and not hasattr(record, "job_id"):
+            record.job_id = job_id
         return True
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import text
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.db.session import create_engine
+from app.jobs.queue import JOB_QUEUE_TABLES
 
 ALEMBIC_INI = Path(__file__).resolve().parents[2] / "alembic.ini"
 # Advisory locks are per database and only this runner takes this key: any fixed number works.
@@ -25,8 +26,18 @@ MIGRATION_LOCK_KEY = 7_316_425_801_139_112_021
 logger = logging.getLogger(__name__)
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """What autogenerate compares (migrations/env.py, tests/test_migrations.py): not the
+    job queue's tables, which are pgqueuer's (revision 0003), not the models'."""
+    return not (type_ == "table" and name in JOB_QUEUE_TABLES)
+
+
 def upgrade(database_url: str | None = None) -> None:
-    """`alembic upgrade head`, on `database_url` when given, else on the settings' database.
+    """`alembic upgrade heads`, on `database_url` when given, else on the settings' database.
+
+    Every head, not one: after a template update, the template's chain of revisions and the
+    project's own may be two branches from a common revision until `make migration` merges
+    them (docs/migrations.md). Upgrading `heads` applies both either way.
 
     Alembic's env.py runs its own event loop: call this from a thread in async code.
     """
@@ -35,7 +46,7 @@ def upgrade(database_url: str | None = None) -> None:
     config.attributes["configure_logger"] = False
     if database_url is not None:
         config.attributes["database_url"] = database_url
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
 
 
 def migration_settings(settings: Settings) -> Settings:

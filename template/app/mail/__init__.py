@@ -1,0 +1,1 @@
+"""E-mail: messages composed from the templates in templates/, and their delivery."""

@@ -1,0 +1,1 @@
+"""The worker process: `python -m app.worker` runs the jobs of app/jobs."""

@@ -1,0 +1,135 @@
+"""The worker: pgqueuer's queue manager and scheduler, with the handlers of app/jobs."""
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import asyncpg
+from pgqueuer import PgQueuer
+from pgqueuer.executors import DatabaseRetryEntrypointExecutor
+from pgqueuer.models import Job
+from sqlalchemy import column, func, literal_column, select, table
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.core.config import Settings
+from app.core.context import job_id_var, request_id_var
+from app.db.session import Database
+from app.jobs import queue
+from app.jobs.handlers import Handlers
+from app.jobs.outbox import REQUEST_ID_HEADER
+from app.worker.metrics import WorkerMetrics
+
+logger = logging.getLogger(__name__)
+
+# Jobs taken per dequeue, and the most run at once (pgqueuer wants twice the batch).
+BATCH_SIZE = 5
+MAX_CONCURRENT_JOBS = 2 * BATCH_SIZE
+# How often the queue's depth and oldest job are read for the metrics and /health.
+SAMPLE_SECONDS = 5.0
+# A new job wakes the worker at once (pgqueuer's trigger notifies it); a job put back for
+# a retry may not, and waits at most this long past its due time.
+DEQUEUE_TIMEOUT = timedelta(seconds=5)
+
+
+# pgqueuer's queue table, as much of it as the sample reads.
+_jobs = table(queue.QUEUE_TABLE, column("status"), column("execute_after"))
+_due = _jobs.c.execute_after <= func.now()
+QUEUE_SAMPLE = select(
+    func.count(),
+    func.coalesce(
+        func.extract("epoch", func.now() - func.min(_jobs.c.execute_after).filter(_due)), 0
+    ),
+).where(_jobs.c.status == literal_column("'queued'"))  # pgqueuer's enum, not a text
+
+
+def asyncpg_dsn(settings: Settings) -> str:
+    """DATABASE_URL as asyncpg itself reads it (no SQLAlchemy driver name)."""
+    url = make_url(settings.database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+class Worker:
+    def __init__(self, settings: Settings, handlers: Handlers, metrics: WorkerMetrics) -> None:
+        self.settings = settings
+        self.handlers = handlers
+        self.metrics = metrics
+        # Monotonic time of the last successful read of the queue, for /health's body.
+        self.last_sample: float | None = None
+
+    def counted(
+        self, handler: Callable[[Job], Awaitable[None]]
+    ) -> Callable[[Job], Awaitable[None]]:
+        """`handler` with the job's and its request's ids in every log line, and its
+        outcome counted."""
+        retries = self.settings.job_max_attempts - 1
+
+        async def run(job: Job) -> None:
+            request_id = (job.headers or {}).get(REQUEST_ID_HEADER)
+            tokens = (
+                job_id_var.set(str(job.id)),
+                request_id_var.set(str(request_id) if request_id else None),
+            )
+            try:
+                await handler(job)
+            except Exception as exc:
+                # The executor below decides the same way: retried while attempts remain.
+                if job.attempts < retries:
+                    self.metrics.jobs.labels(job.entrypoint, "retried").inc()
+                    logger.warning(
+                        "job failed, will be retried: %s", exc, extra={"attempt": job.attempts + 1}
+                    )
+                else:
+                    self.metrics.jobs.labels(job.entrypoint, "failed").inc()
+                    logger.error("job failed for good after %d attempts: %s", job.attempts + 1, exc)
+                raise
+            else:
+                self.metrics.jobs.labels(job.entrypoint, "done").inc()
+            finally:
+                request_id_var.reset(tokens[1])
+                job_id_var.reset(tokens[0])
+
+        return run
+
+    def retrying(self, parameters: object) -> DatabaseRetryEntrypointExecutor:
+        first = timedelta(seconds=self.settings.job_retry_delay_seconds)
+        return DatabaseRetryEntrypointExecutor(
+            parameters=parameters,  # type: ignore[arg-type]  # pgqueuer's own object
+            max_attempts=self.settings.job_max_attempts - 1,
+            initial_delay=first,
+            max_delay=queue.MAX_RETRY_DELAY,
+            backoff_multiplier=2.0,
+        )
+
+    def build(self, pool: asyncpg.Pool) -> PgQueuer:
+        pgq = PgQueuer.from_asyncpg_pool(pool)
+        pgq.entrypoint(queue.SEND_EMAIL, on_failure="hold", executor_factory=self.retrying)(
+            self.counted(self.handlers.send_email)
+        )
+        # One run per schedule across every worker: pgqueuer's scheduler takes the
+        # schedule's row before it runs it.
+        pgq.schedule(queue.PURGE_TOKENS, queue.PURGE_TOKENS_SCHEDULE)(self.handlers.purge_tokens)
+        return pgq
+
+    async def sample(self, database: Database) -> None:
+        """Read the queue's depth and its oldest due job, every SAMPLE_SECONDS."""
+        while True:
+            try:
+                async with database.engine.connect() as connection:
+                    depth, age = (await connection.execute(QUEUE_SAMPLE)).one()
+            except (OSError, SQLAlchemyError, TimeoutError) as exc:
+                logger.warning("could not read the queue: %s", exc)
+            else:
+                self.metrics.queue_depth.set(depth)
+                self.metrics.oldest_job_age.set(float(age))
+                self.last_sample = time.monotonic()
+            await asyncio.sleep(SAMPLE_SECONDS)
+
+    def queue_reachable(self) -> bool:
+        """Whether the worker read the queue lately."""
+        return (
+            self.last_sample is not None
+            and time.monotonic() - self.last_sample < 3 * SAMPLE_SECONDS
+        )

@@ -1,0 +1,278 @@
+"""The job queue on PostgreSQL: the outbox guarantee, and the worker process sending
+e-mails to a real SMTP server, retrying while it is down, and holding what keeps failing."""
+
+import asyncio
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.core.config import Settings
+from app.core.context import request_id_var
+from app.db.session import Database
+from app.jobs.outbox import Outbox
+from app.jobs.queue import JOB_QUEUE_TABLES, QUEUE_TABLE, SEND_EMAIL, EmailJob
+from tests.conftest import PROJECT_ROOT
+from tests.processes import process_env
+from tests.smtp_sink import LOOPBACK, free_port, smtp_sink
+
+EMAIL = EmailJob(kind="test", to="user@example.com")
+# A worker's first answer, and a message's way through it, take well under this.
+PATIENCE_SECONDS = 15
+
+# Commits for real, in a child process that then dies at once (os._exit: no cleanup).
+DIES_AFTER_COMMIT = """
+import asyncio, os
+from app.core.config import get_settings
+from app.db.session import Database
+from app.jobs.outbox import Outbox
+from app.jobs.queue import SEND_EMAIL, EmailJob
+
+async def main():
+    database = Database.from_settings(get_settings())
+    async with database.unit_of_work() as session:
+        await Outbox(session).add(SEND_EMAIL, EmailJob(kind="test", to="user@example.com"))
+    os._exit(9)
+
+asyncio.run(main())
+"""
+
+
+@pytest.fixture
+async def committed(settings: Settings) -> AsyncIterator[Database]:
+    """A database whose units of work commit for real; the queue emptied afterwards."""
+    if settings.is_sqlite:
+        pytest.skip("PostgreSQL only: the job queue lives there")
+    database = Database.from_settings(settings)
+    try:
+        yield database
+    finally:
+        async with database.engine.begin() as connection:
+            for table in sorted(JOB_QUEUE_TABLES):
+                await connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - pgqueuer's names
+        await database.engine.dispose()
+
+
+async def queued(database: Database) -> list[tuple[str, str, EmailJob, dict[str, str]]]:
+    """(entrypoint, status, payload, headers) of every job in the queue."""
+    async with database.engine.connect() as connection:
+        rows = await connection.execute(
+            text(f"SELECT entrypoint, status, payload, headers FROM {QUEUE_TABLE} ORDER BY id")  # noqa: S608
+        )
+        return [
+            (row[0], str(row[1]), EmailJob.model_validate_json(row[2]), row[3] or {})
+            for row in rows
+        ]
+
+
+async def enqueue(database: Database, request_id: str = "request-1") -> None:
+    token = request_id_var.set(request_id)
+    try:
+        async with database.unit_of_work() as session:
+            await Outbox(session).add(SEND_EMAIL, EMAIL)
+    finally:
+        request_id_var.reset(token)
+
+
+async def test_a_committed_unit_of_work_has_its_job(committed: Database) -> None:
+    await enqueue(committed, request_id="request-7")
+    assert await queued(committed) == [(SEND_EMAIL, "queued", EMAIL, {"request_id": "request-7"})]
+
+
+async def test_a_rolled_back_unit_of_work_leaves_no_job(committed: Database) -> None:
+    # The job is the unit of work's first statement: it must still belong to it.
+    async def fails_after_enqueueing() -> None:
+        async with committed.unit_of_work() as session:
+            await Outbox(session).add(SEND_EMAIL, EMAIL)
+            raise RuntimeError("the request fails after enqueueing")
+
+    with pytest.raises(RuntimeError, match="fails after enqueueing"):
+        await fails_after_enqueueing()
+    assert await queued(committed) == []
+
+
+async def test_a_job_outlives_a_process_that_dies_right_after_its_commit(
+    committed: Database, settings: Settings
+) -> None:
+    died = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", DIES_AFTER_COMMIT],
+        cwd=PROJECT_ROOT,
+        env=process_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert died.returncode == 9, died.stderr
+    assert [job[:3] for job in await queued(committed)] == [(SEND_EMAIL, "queued", EMAIL)]
+
+
+@dataclass
+class WorkerProcess:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def lines(self) -> list[dict[str, object]]:
+        return [
+            json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")
+        ]
+
+    def count(self, outcome: str) -> float:
+        metrics = httpx.get(f"{self.url}/metrics", timeout=5).text
+        labels = f'entrypoint="{SEND_EMAIL}",outcome="{outcome}"'
+        sample = "worker_jobs_total{" + labels + "} "
+        found = re.search("^" + re.escape(sample) + r"(\S+)$", metrics, re.MULTILINE)
+        return float(found[1]) if found else 0.0
+
+
+@contextmanager
+def worker(
+    settings: Settings, tmp_path: Path, smtp_port: int, **variables: str
+) -> Iterator[WorkerProcess]:
+    """`python -m app.worker` on the test database, sending to `smtp_port` on loopback;
+    stopped with SIGTERM at the end, which it must obey within 15 s."""
+    port = free_port()
+    log = tmp_path / "worker.log"
+    env = process_env(
+        settings,
+        LOG_FORMAT="json",
+        EMAIL_BACKEND="smtp",
+        SMTP_HOST=LOOPBACK,
+        SMTP_PORT=str(smtp_port),
+        SMTP_TLS="none",
+        MAIL_FROM="service@example.com",
+        WORKER_HOST=LOOPBACK,
+        WORKER_PORT=str(port),
+        **variables,
+    )
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app.worker"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    running = WorkerProcess(f"http://{LOOPBACK}:{port}", process, log)
+    try:
+        deadline = time.monotonic() + PATIENCE_SECONDS
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                if httpx.get(f"{running.url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        yield running
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+                pytest.fail("the worker did not stop within 15 s of SIGTERM")
+
+
+def wait_until(condition: object, what: str) -> None:
+    assert callable(condition)
+    deadline = time.monotonic() + PATIENCE_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"not within {PATIENCE_SECONDS} s: {what}"
+        time.sleep(0.1)
+
+
+async def test_the_worker_sends_a_committed_email(
+    committed: Database, settings: Settings, tmp_path: Path
+) -> None:
+    with smtp_sink() as sink, worker(settings, tmp_path, sink.port) as running:
+        health = (await asyncio.to_thread(httpx.get, f"{running.url}/health", timeout=5)).json()
+        await enqueue(committed, request_id="request-42")
+        [received] = await asyncio.to_thread(sink.wait_for, 1, PATIENCE_SECONDS)
+        await asyncio.to_thread(wait_until, lambda: running.count("done") == 1, "counted done")
+        running.process.send_signal(signal.SIGTERM)
+        assert running.process.wait(timeout=15) == 0
+    assert health["status"] == "ok"
+    assert received.recipients == ["user@example.com"]
+    assert received.message["Subject"].endswith(": a test message")
+    sent = [line for line in running.lines() if line.get("message") == "e-mail sent"]
+    assert len(sent) == 1
+    # The worker's line names its job and the request that enqueued it.
+    assert sent[0]["request_id"] == "request-42"
+    assert sent[0]["job_id"]
+    assert any(line.get("message") == "worker stopped" for line in running.lines())
+    assert await queued(committed) == []  # done: out of the queue
+
+
+async def test_an_smtp_outage_is_retried_until_the_server_returns(
+    committed: Database, settings: Settings, tmp_path: Path
+) -> None:
+    down = free_port()  # nothing listens here until the sink starts
+    with worker(settings, tmp_path, down, JOB_RETRY_DELAY_SECONDS="0.2") as running:
+        await enqueue(committed)
+        await asyncio.to_thread(
+            wait_until, lambda: running.count("retried") >= 1, "a failed attempt, retried"
+        )
+        with smtp_sink(port=down) as sink:
+            [received] = await asyncio.to_thread(sink.wait_for, 1, PATIENCE_SECONDS)
+            await asyncio.to_thread(wait_until, lambda: running.count("done") == 1, "done")
+        assert running.count("failed") == 0
+    assert received.recipients == ["user@example.com"]
+    assert await queued(committed) == []
+
+
+async def test_a_job_that_keeps_failing_is_held_as_failed(
+    committed: Database, settings: Settings, tmp_path: Path
+) -> None:
+    down = free_port()
+    with worker(
+        settings, tmp_path, down, JOB_RETRY_DELAY_SECONDS="0.1", JOB_MAX_ATTEMPTS="2"
+    ) as running:
+        await enqueue(committed)
+        await asyncio.to_thread(wait_until, lambda: running.count("failed") == 1, "failed")
+        for _ in range(PATIENCE_SECONDS * 10):
+            jobs = await queued(committed)
+            if jobs and jobs[0][1] == "failed":
+                break
+            await asyncio.sleep(0.1)
+        assert running.count("retried") == 1
+    assert [job[:3] for job in jobs] == [(SEND_EMAIL, "failed", EMAIL)]
+    assert any(
+        str(line.get("message", "")).startswith("job failed for good after 2 attempts")
+        for line in running.lines()
+    )
+
+
+async def test_the_worker_measures_the_queue(
+    committed: Database, settings: Settings, tmp_path: Path
+) -> None:
+    # Nothing listens on the port: the job fails once and waits a minute for its retry.
+    with worker(settings, tmp_path, free_port(), JOB_RETRY_DELAY_SECONDS="60") as running:
+        await enqueue(committed)
+        await asyncio.to_thread(wait_until, lambda: running.count("retried") == 1, "retried")
+
+        def depth() -> str:
+            metrics = httpx.get(f"{running.url}/metrics", timeout=5).text
+            found = re.search(r"^worker_queue_depth (\S+)$", metrics, re.MULTILINE)
+            return found[1] if found else "absent"
+
+        await asyncio.to_thread(wait_until, lambda: depth() == "1.0", "a depth of one job")
+        health = (await asyncio.to_thread(httpx.get, f"{running.url}/health", timeout=5)).json()
+    assert health == {"status": "ok", "queue": "reachable"}
+    assert not any("could not read the queue" in str(line) for line in running.lines())
