@@ -5,6 +5,7 @@ import asyncio
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,7 +22,15 @@ from app.core.config import Settings
 from app.core.context import request_id_var
 from app.db.session import Database
 from app.jobs.outbox import Outbox
-from app.jobs.queue import JOB_QUEUE_TABLES, QUEUE_TABLE, SEND_EMAIL, EmailJob
+from app.jobs.queue import (
+    JOB_QUEUE_TABLES,
+    PURGE_TOKENS,
+    PURGE_TOKENS_SCHEDULE,
+    QUEUE_TABLE,
+    SCHEDULES_TABLE,
+    SEND_EMAIL,
+    EmailJob,
+)
 from tests.conftest import PROJECT_ROOT
 from tests.processes import process_env
 from tests.smtp_sink import LOOPBACK, free_port, smtp_sink
@@ -144,6 +153,7 @@ def worker(
     """`python -m app.worker` on the test database, sending to `smtp_port` on loopback;
     stopped with SIGTERM at the end, which it must obey within 15 s."""
     port = free_port()
+    tmp_path.mkdir(parents=True, exist_ok=True)
     log = tmp_path / "worker.log"
     env = process_env(
         settings,
@@ -218,6 +228,12 @@ async def test_the_worker_sends_a_committed_email(
     assert sent[0]["job_id"]
     assert any(line.get("message") == "worker stopped" for line in running.lines())
     assert await queued(committed) == []  # done: out of the queue
+    # The daily purge is on pgqueuer's schedule, a row that every worker shares.
+    async with committed.engine.connect() as connection:
+        schedules = await connection.execute(
+            text(f"SELECT entrypoint, expression FROM {SCHEDULES_TABLE}")  # noqa: S608
+        )
+        assert [tuple(row) for row in schedules] == [(PURGE_TOKENS, PURGE_TOKENS_SCHEDULE)]
 
 
 async def test_an_smtp_outage_is_retried_until_the_server_returns(
@@ -276,3 +292,36 @@ async def test_the_worker_measures_the_queue(
         health = (await asyncio.to_thread(httpx.get, f"{running.url}/health", timeout=5)).json()
     assert health == {"status": "ok", "queue": "reachable"}
     assert not any("could not read the queue" in str(line) for line in running.lines())
+
+
+@contextmanager
+def silent_smtp_server() -> Iterator[int]:
+    """A port that accepts connections and never says a word: an SMTP attempt hangs
+    there until its timeout, a job in hand for that long."""
+    server = socket.create_server((LOOPBACK, 0))
+    try:
+        yield server.getsockname()[1]
+    finally:
+        server.close()
+
+
+async def test_a_job_in_hand_of_a_killed_worker_is_done_after_a_restart(
+    committed: Database, settings: Settings, tmp_path: Path
+) -> None:
+    heartbeat = {"JOB_HEARTBEAT_TIMEOUT_SECONDS": "2"}
+    with silent_smtp_server() as silent:
+        with worker(settings, tmp_path / "first", silent, **heartbeat) as first:
+            await enqueue(committed)
+            for _ in range(PATIENCE_SECONDS * 10):
+                jobs = await queued(committed)
+                if jobs and jobs[0][1] == "picked":
+                    break
+                await asyncio.sleep(0.1)
+            assert [job[1] for job in jobs] == ["picked"]  # in hand, hanging on SMTP
+            first.process.send_signal(signal.SIGKILL)
+            first.process.wait(timeout=10)
+        # Restarted, now with a server that answers: the job comes back to it.
+        with smtp_sink() as sink, worker(settings, tmp_path / "second", sink.port, **heartbeat):
+            [received] = await asyncio.to_thread(sink.wait_for, 1, PATIENCE_SECONDS)
+    assert received.recipients == ["user@example.com"]
+    assert await queued(committed) == []

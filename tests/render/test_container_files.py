@@ -51,10 +51,21 @@ def test_compose_file_is_valid_and_waits_for_healthy_services(store: str, render
     project = render(rate_limit_store=store)
     services = compose_services(project)
     dependencies = {"db", "redis"} if store == "redis" else {"db"}
-    assert set(services) == {"app"} | dependencies
+    assert set(services) == {"app", "worker", "mailpit"} | dependencies
     app = services["app"]
     assert app["build"] == "." and app["env_file"] == ".env"
     assert app["depends_on"] == {name: {"condition": "service_healthy"} for name in dependencies}
+    # The worker: the same image and settings, once the app (its migrations) is healthy.
+    worker = services["worker"]
+    assert worker["image"] == app["image"]
+    assert worker["command"] == ["python", "-m", "app.worker"]
+    assert worker["depends_on"] == {"app": {"condition": "service_healthy"}}
+    assert worker["environment"]["DATABASE_URL"] == app["environment"]["DATABASE_URL"]
+    assert "8001/health" in " ".join(worker["healthcheck"]["test"])
+    # The mail catcher only on request, and what the worker sends to when asked.
+    assert services["mailpit"]["profiles"] == ["mail"]
+    assert worker["environment"]["SMTP_HOST"] == "mailpit"
+    assert worker["environment"]["EMAIL_BACKEND"] == "${EMAIL_BACKEND:-console}"
     assert all("healthcheck" in services[name] for name in dependencies)
     assert services["db"]["image"] == "postgres:17"
     assert "@db:5432/" in app["environment"]["DATABASE_URL"]

@@ -166,6 +166,9 @@ class Settings(BaseSettings):
     # then it is held with status 'failed'. The defaults span about 20 minutes.
     job_max_attempts: int = Field(default=8, ge=1, le=100)
     job_retry_delay_seconds: float = Field(default=10, gt=0, le=3600)
+    # A job whose worker stopped beating its heart for this long (killed, cut off from the
+    # database) is taken again, by another worker or by the same one after a restart.
+    job_heartbeat_timeout_seconds: float = Field(default=30, ge=1, le=3600)
 
     @field_validator("database_url")
     @classmethod

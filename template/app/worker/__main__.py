@@ -2,12 +2,13 @@
 
 On SIGTERM it takes no new job, lets those in hand finish, and exits; a job cut off
 harder than that (SIGKILL, a lost machine) is taken again once its heartbeat is older
-than HEARTBEAT_TIMEOUT (app/jobs/queue.py).
+than JOB_HEARTBEAT_TIMEOUT_SECONDS.
 """
 
 import asyncio
 import logging
 import signal
+from datetime import timedelta
 
 import asyncpg
 import uvicorn
@@ -16,7 +17,6 @@ from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.db.session import Database
 from app.jobs.handlers import Handlers
-from app.jobs.queue import HEARTBEAT_TIMEOUT
 from app.mail.delivery import mailer
 from app.worker.metrics import WorkerMetrics
 from app.worker.probe import ProbeServer, probe_app
@@ -63,7 +63,7 @@ async def run(settings: Settings) -> None:
             dequeue_timeout=DEQUEUE_TIMEOUT,
             batch_size=BATCH_SIZE,
             max_concurrent_tasks=MAX_CONCURRENT_JOBS,
-            heartbeat_timeout=HEARTBEAT_TIMEOUT,
+            heartbeat_timeout=timedelta(seconds=settings.job_heartbeat_timeout_seconds),
         )
     finally:
         probe.should_exit = True
