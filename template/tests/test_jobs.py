@@ -325,3 +325,33 @@ async def test_a_job_in_hand_of_a_killed_worker_is_done_after_a_restart(
             [received] = await asyncio.to_thread(sink.wait_for, 1, PATIENCE_SECONDS)
     assert received.recipients == ["user@example.com"]
     assert await queued(committed) == []
+
+
+async def test_two_workers_send_two_hundred_jobs_once_each(
+    committed: Database, settings: Settings, tmp_path: Path
+) -> None:
+    count = 200
+    with (
+        smtp_sink() as sink,
+        worker(settings, tmp_path / "one", sink.port) as one,
+        worker(settings, tmp_path / "two", sink.port) as two,
+    ):
+        # One commit for all: both workers are woken at once and race for the same jobs.
+        async with committed.unit_of_work() as session:
+            outbox = Outbox(session)
+            for number in range(count):
+                await outbox.add(SEND_EMAIL, EmailJob(kind="test", to=f"user-{number}@example.com"))
+        received = await asyncio.to_thread(sink.wait_for, count, 60)
+        await asyncio.sleep(1)  # time for a duplicate, had there been one, to arrive
+        received = list(sink.received)
+    recipients = [message.recipients[0] for message in received]
+    assert len(recipients) == count
+    # Both took their share: the queue hands each job to one worker only.
+    shares = [
+        sum(line.get("message") == "e-mail sent" for line in running.lines())
+        for running in (one, two)
+    ]
+    assert sum(shares) == count
+    assert min(shares) > 0, shares
+    assert set(recipients) == {f"user-{number}@example.com" for number in range(count)}
+    assert await queued(committed) == []
