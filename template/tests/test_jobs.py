@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,8 +200,7 @@ def worker(
                 pytest.fail("the worker did not stop within 15 s of SIGTERM")
 
 
-def wait_until(condition: object, what: str) -> None:
-    assert callable(condition)
+def wait_until(condition: Callable[[], bool], what: str) -> None:
     deadline = time.monotonic() + PATIENCE_SECONDS
     while not condition():
         assert time.monotonic() < deadline, f"not within {PATIENCE_SECONDS} s: {what}"

@@ -1,6 +1,7 @@
 """E-mail composed from the project's templates and delivered to a real SMTP server."""
 
 import logging
+import subprocess
 from email.message import EmailMessage
 
 import aiosmtplib
@@ -123,20 +124,25 @@ async def test_off_sends_nothing_and_says_so(
     assert caplog.messages == [f"e-mail not sent (EMAIL_BACKEND=off): {message['Subject']}"]
 
 
+def send_test_email(settings: Settings, port: int) -> subprocess.CompletedProcess[str]:
+    """`python -m app.cli send-test-email --to ops@example.com`, to SMTP on `port`."""
+    return run_module(
+        settings,
+        "app.cli",
+        "send-test-email",
+        "--to",
+        "ops@example.com",
+        EMAIL_BACKEND="smtp",
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(port),
+        SMTP_TLS="none",
+        MAIL_FROM="service@example.com",
+    )
+
+
 def test_send_test_email_sends_one_message_at_once(settings: Settings) -> None:
     with smtp_sink() as sink:
-        sent = run_module(
-            settings,
-            "app.cli",
-            "send-test-email",
-            "--to",
-            "ops@example.com",
-            EMAIL_BACKEND="smtp",
-            SMTP_HOST="127.0.0.1",
-            SMTP_PORT=str(sink.port),
-            SMTP_TLS="none",
-            MAIL_FROM="service@example.com",
-        )
+        sent = send_test_email(settings, sink.port)
         assert sent.returncode == 0, sent.stderr
         [received] = sink.wait_for(1)
     assert received.recipients == ["ops@example.com"]
@@ -147,17 +153,7 @@ def test_send_test_email_says_why_it_failed(settings: Settings) -> None:
     with smtp_sink() as sink:
         port = sink.port
     # The server is gone: nothing listens on its port.
-    failed = run_module(
-        settings,
-        "app.cli",
-        "send-test-email",
-        "--to",
-        "ops@example.com",
-        EMAIL_BACKEND="smtp",
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=str(port),
-        SMTP_TLS="none",
-    )
+    failed = send_test_email(settings, port)
     assert failed.returncode == 1
     assert failed.stderr.startswith("Not sent (smtp): ")
     assert "Traceback" not in failed.stderr

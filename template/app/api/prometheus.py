@@ -16,7 +16,8 @@ METRICS_PATH = "/metrics"
 router = APIRouter(tags=["metrics"])
 
 
-def _presents(authorization: str | None, token: SecretStr) -> bool:
+def presents_token(authorization: str | None, token: SecretStr) -> bool:
+    """Whether `authorization` is `Bearer <token>`; the worker's /metrics uses it too."""
     scheme, _, presented = (authorization or "").partition(" ")
     expected = token.get_secret_value()
     # Constant time: the comparison must not reveal how much of a guess was right.
@@ -34,7 +35,7 @@ def metrics(
     authorization: Annotated[str | None, Header()] = None,
 ) -> Response:
     token = settings.metrics_token
-    if token is not None and not _presents(authorization, token):
+    if token is not None and not presents_token(authorization, token):
         raise Unauthorized("A valid metrics token is required.")
     http_metrics: HttpMetrics = request.app.state.metrics
     return Response(http_metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -37,7 +37,8 @@ def upgrade(database_url: str | None = None) -> None:
 
     Every head, not one: after a template update, the template's chain of revisions and the
     project's own may be two branches from a common revision until `make migration` merges
-    them (docs/migrations.md). Upgrading `heads` applies both either way.
+    them (the README's "Your revisions and the template's"). Upgrading `heads` applies
+    both either way.
 
     Alembic's env.py runs its own event loop: call this from a thread in async code.
     """

@@ -2,11 +2,11 @@
 
 from datetime import timedelta
 
-from pgqueuer.domain.settings import DBSettings
+from pgqueuer.domain.settings import db_settings
 from pydantic import BaseModel, ConfigDict
 
-# pgqueuer's tables (revision 0003), named as pgqueuer names them.
-_names = DBSettings()
+# pgqueuer's tables (revision 0003), named as pgqueuer itself names them.
+_names = db_settings()
 QUEUE_TABLE = _names.queue_table
 SCHEDULES_TABLE = _names.schedules_table
 JOB_QUEUE_TABLES = frozenset(

@@ -2,8 +2,6 @@
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
-JOB_OUTCOMES = ("done", "retried", "failed")
-
 
 class WorkerMetrics:
     def __init__(self) -> None:

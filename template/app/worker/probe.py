@@ -2,7 +2,6 @@
 Prometheus. It answers from the worker's event loop, so a stuck loop fails the probe."""
 
 import contextlib
-import secrets
 from collections.abc import Iterator
 
 import uvicorn
@@ -12,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from app.api.prometheus import presents_token
 from app.core.config import Settings
 from app.worker.metrics import WorkerMetrics
 from app.worker.runner import Worker
@@ -26,13 +26,8 @@ def probe_app(settings: Settings, worker: Worker, metrics: WorkerMetrics) -> Sta
 
     async def scrape(request: Request) -> Response:
         token = settings.metrics_token
-        if token is not None:
-            scheme, _, presented = request.headers.get("authorization", "").partition(" ")
-            # Constant time, as the API's /metrics compares it.
-            if scheme.lower() != "bearer" or not secrets.compare_digest(
-                presented.encode(), token.get_secret_value().encode()
-            ):
-                return Response(status_code=401)
+        if token is not None and not presents_token(request.headers.get("authorization"), token):
+            return Response(status_code=401)
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return Starlette(routes=[Route("/health", health), Route("/metrics", scrape)])

@@ -1,15 +1,16 @@
 """The worker: pgqueuer's queue manager and scheduler, with the handlers of app/jobs."""
 
 import asyncio
+import dataclasses
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
 from pgqueuer import PgQueuer
-from pgqueuer.executors import DatabaseRetryEntrypointExecutor
-from pgqueuer.models import Job
+from pgqueuer.errors import RetryRequested
+from pgqueuer.executors import DatabaseRetryEntrypointExecutor, EntrypointExecutorParameters
+from pgqueuer.models import Context, Job
 from sqlalchemy import column, func, literal_column, select, table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -51,6 +52,41 @@ def asyncpg_dsn(settings: Settings) -> str:
     return url.render_as_string(hide_password=False)
 
 
+@dataclasses.dataclass
+class CountedRetries(DatabaseRetryEntrypointExecutor):
+    """pgqueuer's retrying executor (growing delays, then a terminal failure), with the
+    job's and its request's ids in every log line and its own decision counted: a retry it
+    asks for is `retried`, an error it lets through `failed`."""
+
+    metrics: WorkerMetrics | None = None
+
+    async def execute(self, job: Job, context: Context) -> None:
+        request_id = (job.headers or {}).get(REQUEST_ID_HEADER)
+        job_token = job_id_var.set(str(job.id))
+        request_token = request_id_var.set(str(request_id) if request_id else None)
+        try:
+            await super().execute(job, context)
+        except RetryRequested as retry:
+            self._count(job, "retried")
+            logger.warning(
+                "job failed, will be retried: %s", retry.reason, extra={"attempt": job.attempts + 1}
+            )
+            raise
+        except Exception as exc:
+            self._count(job, "failed")
+            logger.error("job failed for good after %d attempts: %s", job.attempts + 1, exc)
+            raise
+        else:
+            self._count(job, "done")
+        finally:
+            request_id_var.reset(request_token)
+            job_id_var.reset(job_token)
+
+    def _count(self, job: Job, outcome: str) -> None:
+        if self.metrics is not None:
+            self.metrics.jobs.labels(job.entrypoint, outcome).inc()
+
+
 class Worker:
     def __init__(self, settings: Settings, handlers: Handlers, metrics: WorkerMetrics) -> None:
         self.settings = settings
@@ -59,54 +95,20 @@ class Worker:
         # Monotonic time of the last successful read of the queue, for /health's body.
         self.last_sample: float | None = None
 
-    def counted(
-        self, handler: Callable[[Job], Awaitable[None]]
-    ) -> Callable[[Job], Awaitable[None]]:
-        """`handler` with the job's and its request's ids in every log line, and its
-        outcome counted."""
-        retries = self.settings.job_max_attempts - 1
-
-        async def run(job: Job) -> None:
-            request_id = (job.headers or {}).get(REQUEST_ID_HEADER)
-            tokens = (
-                job_id_var.set(str(job.id)),
-                request_id_var.set(str(request_id) if request_id else None),
-            )
-            try:
-                await handler(job)
-            except Exception as exc:
-                # The executor below decides the same way: retried while attempts remain.
-                if job.attempts < retries:
-                    self.metrics.jobs.labels(job.entrypoint, "retried").inc()
-                    logger.warning(
-                        "job failed, will be retried: %s", exc, extra={"attempt": job.attempts + 1}
-                    )
-                else:
-                    self.metrics.jobs.labels(job.entrypoint, "failed").inc()
-                    logger.error("job failed for good after %d attempts: %s", job.attempts + 1, exc)
-                raise
-            else:
-                self.metrics.jobs.labels(job.entrypoint, "done").inc()
-            finally:
-                request_id_var.reset(tokens[1])
-                job_id_var.reset(tokens[0])
-
-        return run
-
-    def retrying(self, parameters: object) -> DatabaseRetryEntrypointExecutor:
-        first = timedelta(seconds=self.settings.job_retry_delay_seconds)
-        return DatabaseRetryEntrypointExecutor(
-            parameters=parameters,  # type: ignore[arg-type]  # pgqueuer's own object
-            max_attempts=self.settings.job_max_attempts - 1,
-            initial_delay=first,
+    def retrying(self, parameters: EntrypointExecutorParameters) -> "CountedRetries":
+        return CountedRetries(
+            parameters=parameters,
+            max_attempts=self.settings.job_max_attempts - 1,  # retries after the first try
+            initial_delay=timedelta(seconds=self.settings.job_retry_delay_seconds),
             max_delay=queue.MAX_RETRY_DELAY,
             backoff_multiplier=2.0,
+            metrics=self.metrics,
         )
 
     def build(self, pool: asyncpg.Pool) -> PgQueuer:
         pgq = PgQueuer.from_asyncpg_pool(pool)
         pgq.entrypoint(queue.SEND_EMAIL, on_failure="hold", executor_factory=self.retrying)(
-            self.counted(self.handlers.send_email)
+            self.handlers.send_email
         )
         # One run per schedule across every worker: pgqueuer's scheduler takes the
         # schedule's row before it runs it.

@@ -3,8 +3,8 @@
 The queue (app/jobs) keeps its jobs, their log, statistics and schedules in tables that
 pgqueuer defines and reads; the models do not map them, and migrations/env.py leaves them
 out of `alembic check`. A later pgqueuer release that changes them comes with a revision
-that runs its upgrade. On SQLite (development only) there is no queue table: the API runs
-its jobs in memory.
+that runs its upgrade. On SQLite (development only) it creates nothing: the queue and its
+worker need PostgreSQL.
 
 Revision ID: 0003
 Revises: 0002
