@@ -56,7 +56,7 @@ async def create_superuser(email: str, full_name: str | None, password: str) -> 
         async with database.unit_of_work() as session:
             service = wiring.user_service(session, settings)
             try:
-                user = await service.register(data, is_superuser=True)
+                user = await service.register(data, is_superuser=True, verified=True)
             except Conflict as exc:
                 raise SystemExit(exc.detail) from None
         return str(user.id)

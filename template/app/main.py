@@ -22,6 +22,8 @@ from app.core.config import Settings, get_settings
 from app.core.http_metrics import HttpMetrics
 from app.core.logging import configure_logging
 from app.db.session import Database
+from app.jobs.handlers import Handlers
+from app.mail.delivery import mailer
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -41,6 +43,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
             settings.db_connect_timeout,
             app.state.metrics,
         )
+        if settings.is_sqlite:  # no queue: jobs run in the request (app/jobs/in_process.py)
+            app.state.handlers = Handlers(settings, app.state.database, mailer(settings))
         if owned:  # the server's app, not a test's (tests bring their database)
             garbage.settle()
         try:

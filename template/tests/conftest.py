@@ -11,7 +11,7 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from app.core.config import Settings, normalize_database_url
 from app.db.migrate import upgrade
 from app.db.session import Database, create_engine, create_session_factory
+from app.jobs.handlers import Handlers
+from app.mail.delivery import SmtpMailer
 from app.main import create_app
 from tests.factories import UserFactory
+from tests.mailbox import Mailbox, mail_settings
+from tests.smtp_sink import Sink, smtp_sink
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-for-production-rules"
@@ -99,6 +103,9 @@ def settings(database_url: str) -> Settings:
         database_url=database_url,
         secret_key=TEST_SECRET_KEY,
         bcrypt_rounds=4,  # the minimum: hashing stays real but fast
+        # Sign-up's 201 with the account, which most tests build on; the tests of
+        # verification (tests/test_verification.py) set required, the default.
+        email_verification="optional",
         # Limits no ordinary test reaches; the rate-limit tests set their own.
         rate_limit_login=GENEROUS_LIMIT,
         rate_limit_login_account=GENEROUS_LIMIT,
@@ -204,5 +211,29 @@ def app_client(settings: Settings, database: Database) -> AppClient:
                 yield client
             finally:
                 await app.state.rate_limiter.reset()
+
+    return make
+
+
+@pytest.fixture
+def sink() -> Iterator[Sink]:
+    with smtp_sink() as server:
+        yield server
+
+
+@pytest.fixture
+def mailbox(sink: Sink, settings: Settings, database: Database) -> Mailbox:
+    mailing = Settings(_env_file=None, **(settings.model_dump() | mail_settings(sink)))
+    return Mailbox(sink, database, Handlers(mailing, database, SmtpMailer(mailing)))
+
+
+@pytest.fixture
+def mail_client(app_client: AppClient, sink: Sink) -> AppClient:
+    """Clients of apps whose e-mails go to the test's SMTP server (tests/mailbox.py)."""
+
+    @asynccontextmanager
+    async def make(**overrides: Any) -> AsyncIterator[AsyncClient]:
+        async with app_client(**(mail_settings(sink) | overrides)) as client:
+            yield client
 
     return make

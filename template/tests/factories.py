@@ -51,7 +51,7 @@ class UserFactory:
         async with self.database.unit_of_work() as session:
             service = wiring.user_service(session, self.settings)
             user = await service.register(
-                UserCreate(email=email, password=password), is_superuser=superuser
+                UserCreate(email=email, password=password), is_superuser=superuser, verified=True
             )
         return user
 

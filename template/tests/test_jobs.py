@@ -57,18 +57,24 @@ asyncio.run(main())
 """
 
 
+async def empty_queue(database: Database) -> None:
+    async with database.engine.begin() as connection:
+        for table in sorted(JOB_QUEUE_TABLES):
+            await connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - pgqueuer's names
+
+
 @pytest.fixture
 async def committed(settings: Settings) -> AsyncIterator[Database]:
-    """A database whose units of work commit for real; the queue emptied afterwards."""
+    """A database whose units of work commit for real, its queue empty before and after
+    (other tests that commit for real, sign-ups among them, leave jobs)."""
     if settings.is_sqlite:
         pytest.skip("PostgreSQL only: the job queue lives there")
     database = Database.from_settings(settings)
+    await empty_queue(database)
     try:
         yield database
     finally:
-        async with database.engine.begin() as connection:
-            for table in sorted(JOB_QUEUE_TABLES):
-                await connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - pgqueuer's names
+        await empty_queue(database)
         await database.engine.dispose()
 
 

@@ -39,6 +39,7 @@ async def add_tokens(database: Database, **tokens: dict[str, datetime | None]) -
         for name, times in tokens.items():
             values: dict[str, datetime | None] = {
                 "expires_at": now + timedelta(days=1),
+                "family_created_at": now,
                 "family_expires_at": now + timedelta(days=30),
                 "used_at": None,
                 "revoked_at": None,

@@ -233,12 +233,27 @@ def test_production_mails_over_smtp_to_a_configured_host(env: dict[str, str]) ->
         production(smtp_tls="none", **env)
     with pytest.raises(ValidationError, match="FRONTEND_URL must be an https:// URL"):
         production(frontend_url="http://app.example.com", **env)
-    # A relay on the host itself may take plain text; off needs nothing at all.
+    # A relay on the host itself may take plain text; off needs nothing at all, except
+    # that no account would ever verify its address.
     assert production(smtp_tls="none", smtp_host="127.0.0.1", **env).smtp_tls == "none"
-    assert (
-        production(email_backend="off", smtp_host=None, mail_from=None, **env).mail_delivery
-        == "off"
+    mailless = {"email_backend": "off", "smtp_host": None, "mail_from": None}
+    with pytest.raises(ValidationError, match="EMAIL_VERIFICATION=required sends each new"):
+        production(**mailless, **env)
+    assert production(**mailless, email_verification="optional", **env).mail_delivery == "off"
+
+
+def test_verification_needs_mail_in_every_environment() -> None:
+    with pytest.raises(ValidationError, match="EMAIL_VERIFICATION=required sends each new"):
+        make(env="dev", database_url=POSTGRES, secret_key="x", email_backend="off")
+    relaxed = make(
+        env="dev",
+        database_url=POSTGRES,
+        secret_key="x",
+        email_backend="off",
+        email_verification="optional",
     )
+    assert relaxed.email_verification == "optional"
+    assert make(env="dev", database_url=POSTGRES, secret_key="x").email_verification == "required"
 
 
 def test_development_writes_mail_to_the_log_unless_told() -> None:

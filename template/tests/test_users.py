@@ -93,42 +93,6 @@ async def test_users_cannot_raise_their_privileges_or_skip_the_current_password(
     await users.login(account.user.email, account.password)  # nothing changed
 
 
-async def test_email_change_needs_the_current_password(
-    client: AsyncClient, users: UserFactory
-) -> None:
-    account = await users.account()
-    missing = await client.put(
-        f"{USERS}/me/email", headers=account.headers, json={"email": "new@example.com"}
-    )
-    assert missing.status_code == 422
-    wrong = await client.put(
-        f"{USERS}/me/email",
-        headers=account.headers,
-        json={"email": "new@example.com", "current_password": "not the password"},
-    )
-    assert wrong.status_code == 403
-    right = await client.put(
-        f"{USERS}/me/email",
-        headers=account.headers,
-        json={"email": "New@example.com", "current_password": account.password},
-    )
-    assert right.status_code == 200
-    assert right.json()["email"] == "new@example.com"
-
-
-async def test_email_change_to_a_taken_address_is_409(
-    client: AsyncClient, users: UserFactory
-) -> None:
-    await users.create(email="other@example.com")
-    account = await users.account()
-    response = await client.put(
-        f"{USERS}/me/email",
-        headers=account.headers,
-        json={"email": "other@example.com", "current_password": account.password},
-    )
-    assert response.status_code == 409
-
-
 async def test_password_change_ends_every_session(client: AsyncClient, users: UserFactory) -> None:
     account = await users.account()
     response = await users.change_password(account, "a brand new password")

@@ -18,9 +18,11 @@ from app.api.problems import declares
 from app.core.config import Settings
 from app.core.context import user_id_var
 from app.db.session import Database
+from app.jobs import in_process
 from app.models import User
 from app.repositories.account import Account, read_account
 from app.services import wiring
+from app.services.accounts import AccountService
 from app.services.auth import AuthService, authenticate_bearer, require_superuser
 from app.services.users import UserService
 
@@ -53,6 +55,8 @@ async def get_session(request: Request, database: DatabaseDep) -> AsyncIterator[
     read_only = request.method in READ_ONLY_METHODS
     async with database.unit_of_work(read_only=read_only) as session:
         yield session
+    if jobs := in_process.take(session):  # SQLite only: its jobs run now, after the commit
+        await in_process.run(jobs, request.app.state.handlers.run)
 
 
 # scope="function": the commit runs when the route returns, before the response
@@ -68,8 +72,13 @@ async def get_user_service(session: SessionDep, settings: SettingsDep) -> UserSe
     return wiring.user_service(session, settings)
 
 
+async def get_account_service(session: SessionDep, settings: SettingsDep) -> AccountService:
+    return wiring.account_service(session, settings)
+
+
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 UserServiceDep = Annotated[UserService, Depends(get_user_service)]
+AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 
 
 def _name_in_logs(user_id: object) -> None:

@@ -1,5 +1,6 @@
 """Limits on the endpoints that attackers hammer: login, refresh, logout, sign-up, password
-checks; per client address, per user, and failed logins per account."""
+checks, the account e-mails and their links, sessions; per client address, per user,
+failed logins per account, and e-mails per recipient."""
 
 import hashlib
 import logging
@@ -164,6 +165,36 @@ async def get_account_logins(
 
 AccountLoginsDep = Annotated[AccountLogins, Depends(get_account_logins)]
 
+RECIPIENT_LIMIT = "email-account"
+
+
+class Recipients:
+    """Account e-mails per recipient address (RATE_LIMIT_EMAIL_PER_ACCOUNT), counted from
+    every client address and replica together: no one floods a mailbox, or an account's
+    owner with reset links, by asking from many addresses. Every address counts, with an
+    account or not, so the answer says nothing of which have one; the store holds digests."""
+
+    def __init__(self, request: Request, settings: Settings, limiter: RateLimiter) -> None:
+        self.request = request
+        self.limit = settings.rate_limit_email_per_account
+        self.limiter = limiter
+
+    async def count(self, address: str) -> None:
+        key = hashlib.sha256(address.encode()).hexdigest()
+        verdict = await _ask(RECIPIENT_LIMIT, self.limiter.hit(self.limit, RECIPIENT_LIMIT, key))
+        if not verdict.allowed:
+            _refuse(RECIPIENT_LIMIT, self.request, verdict)
+
+
+async def get_recipients(
+    request: Request, settings: SettingsDep, limiter: RateLimiterDep
+) -> Recipients:
+    return Recipients(request, settings, limiter)
+
+
+declares(429, 503)(get_recipients)
+RecipientsDep = Annotated[Recipients, Depends(get_recipients)]
+
 LOGIN_LIMIT = Depends(RateLimit("login", lambda settings: settings.rate_limit_login))
 REFRESH_LIMIT = Depends(RateLimit("refresh", lambda settings: settings.rate_limit_refresh))
 LOGOUT_LIMIT = Depends(RateLimit("logout", lambda settings: settings.rate_limit_logout))
@@ -179,4 +210,19 @@ def _password_check_limit(settings: Settings) -> str:
 PASSWORD_CHECK_LIMITS = [
     Depends(RateLimit("password-check-address", _password_check_limit)),
     Depends(UserRateLimit("password-check-user", _password_check_limit)),
+]
+
+EMAIL_REQUEST_LIMIT = Depends(
+    RateLimit("email-request", lambda settings: settings.rate_limit_email_request)
+)
+TOKEN_LIMIT = Depends(RateLimit("token", lambda settings: settings.rate_limit_token))
+
+
+def _sessions_limit(settings: Settings) -> str:
+    return settings.rate_limit_sessions
+
+
+SESSION_LIMITS = [
+    Depends(RateLimit("sessions-address", _sessions_limit)),
+    Depends(UserRateLimit("sessions-user", _sessions_limit)),
 ]

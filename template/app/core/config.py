@@ -123,6 +123,15 @@ class Settings(BaseSettings):
     rate_limit_signup: str = "10/minute"
     # Password checks outside login (password and e-mail changes), per address and per user.
     rate_limit_password_check: str = "5/minute"  # noqa: S105 - a rate, not a password
+    # Requests that send an account e-mail (password reset, a new verification link), per
+    # address; and the e-mails of those flows per target address, from every client
+    # together, so no one floods a mailbox. Sign-up and e-mail changes count there too.
+    rate_limit_email_request: str = "5/minute"
+    rate_limit_email_per_account: str = "3/10minutes;10/day"
+    # Redeeming a token from an e-mail (reset, verification, e-mail change), per address.
+    rate_limit_token: str = "10/minute"  # noqa: S105 - a rate, not a token
+    # Listing and ending one's sessions, per address and per user.
+    rate_limit_sessions: str = "30/minute"
     # Namespaces this service's counters in a Redis shared with others.
     rate_limit_key_prefix: str = f"{answers.PROJECT_SLUG}:rate-limit"
     # An IPv6 client is counted by its network of this prefix length: one subscriber gets
@@ -157,6 +166,16 @@ class Settings(BaseSettings):
     mail_from: str | None = None
     # The front end that the links in e-mails open (the token rides in the URL fragment).
     frontend_url: str = "http://localhost:3000"
+
+    # required: a new account logs in only once its address is verified, and sign-up
+    # answers alike whether or not the address has an account. optional: accounts log in
+    # at once, and sign-up answers 409 for a taken address; the verified state is kept.
+    email_verification: Literal["required", "optional"] = "required"
+    # How long the links in account e-mails work. A reset link is short-lived: whoever
+    # reads the mailbox later (a shared screen, a breached inbox) gets nothing from it.
+    password_reset_token_expire_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    email_verification_token_expire_hours: int = Field(default=48, ge=1, le=30 * 24)
+    email_change_token_expire_hours: int = Field(default=24, ge=1, le=7 * 24)
 
     # The worker (python -m app.worker). Its /health and /metrics listen here.
     worker_host: str = "0.0.0.0"  # noqa: S104 - its platform probes it from outside the container
@@ -234,6 +253,10 @@ class Settings(BaseSettings):
         "rate_limit_refresh",
         "rate_limit_signup",
         "rate_limit_password_check",
+        "rate_limit_email_request",
+        "rate_limit_email_per_account",
+        "rate_limit_token",
+        "rate_limit_sessions",
     )
     @classmethod
     def _parse_limit(cls, value: str) -> str:
@@ -268,6 +291,17 @@ class Settings(BaseSettings):
                 f"RATE_LIMIT_STORE=memory keeps counters per replica and Railway "
                 f"({RAILWAY_REPLICA_VARIABLE}) may run several, each allowing the full limit: "
                 "use the Redis store, or set SINGLE_REPLICA=true if the service runs one replica"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _verification_needs_mail(self) -> "Settings":
+        # In every environment: with no e-mail, no account could ever log in.
+        if self.email_verification == "required" and self.mail_delivery == "off":
+            raise ValueError(
+                "EMAIL_VERIFICATION=required sends each new account a link it must follow "
+                "before it logs in, and EMAIL_BACKEND=off sends nothing: set "
+                "EMAIL_VERIFICATION=optional or an e-mail backend"
             )
         return self
 

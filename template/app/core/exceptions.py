@@ -70,6 +70,21 @@ class InvalidGrant(OAuthError):
         super().__init__("invalid_grant", detail)
 
 
+class EmailNotVerified(OAuthError):
+    """The right password, of an account whose address is not verified yet
+    (EMAIL_VERIFICATION=required): not a failed login, so not counted as one."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("invalid_grant", detail)
+
+
+class InvalidToken(AppError):
+    """A token from an e-mail that is malformed, unknown, expired, used or of another
+    purpose: one answer for all, so that it tells a guesser nothing."""
+
+    status = HTTPStatus.BAD_REQUEST
+
+
 class Forbidden(AppError):
     status = HTTPStatus.FORBIDDEN
 

@@ -176,3 +176,9 @@ def new_refresh_token() -> str:
 
 def refresh_token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# The tokens sent by e-mail are made and stored as refresh tokens are: 256 random bits,
+# kept only as a SHA-256 digest (a fast hash is enough for a value no one can guess).
+new_account_token = new_refresh_token
+account_token_digest = refresh_token_digest

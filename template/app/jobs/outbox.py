@@ -3,7 +3,8 @@
 The job's row is written on the unit of work's own connection, inside its transaction:
 a request that rolls back leaves no job, and a request that commits has its job, even
 if the process dies right after the commit. The worker sees the job once it is committed
-(pgqueuer's trigger notifies at commit).
+(pgqueuer's trigger notifies at commit). On SQLite (development) the job runs in the
+request instead, after its commit (in_process.py).
 """
 
 from pgqueuer.db import AsyncpgDriver
@@ -13,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.context import request_id_var
+from app.jobs import in_process
 
 # The header that carries the enqueuing request's id to the worker's log lines.
 REQUEST_ID_HEADER = "request_id"
@@ -25,7 +27,11 @@ class Outbox:
     async def add(self, entrypoint: str, payload: BaseModel) -> None:
         """Put a job for `entrypoint` on the queue, committed or rolled back with the
         session's transaction."""
+        body = payload.model_dump_json().encode()
         connection = await self.session.connection()
+        if connection.dialect.name == "sqlite":
+            in_process.defer(self.session, entrypoint, body)
+            return
         raw = (await connection.get_raw_connection()).driver_connection
         if raw is None:  # a connection that was invalidated under us
             raise RuntimeError("the unit of work's connection is gone")
@@ -37,6 +43,4 @@ class Outbox:
         if request_id := request_id_var.get():
             headers[REQUEST_ID_HEADER] = request_id
         # pgqueuer's own enqueue, on the session's asyncpg connection: the same transaction.
-        await Queries(AsyncpgDriver(raw)).enqueue(
-            entrypoint, payload.model_dump_json().encode(), headers=headers
-        )
+        await Queries(AsyncpgDriver(raw)).enqueue(entrypoint, body, headers=headers)

@@ -1,6 +1,8 @@
 """What a job is: its entrypoint's name, its payload, and the retry policy it runs under."""
 
+import uuid
 from datetime import timedelta
+from typing import Literal
 
 from pgqueuer.domain.settings import db_settings
 from pydantic import BaseModel, ConfigDict
@@ -14,6 +16,7 @@ JOB_QUEUE_TABLES = frozenset(
 )
 
 SEND_EMAIL = "send_email"
+SEND_ACCOUNT_EMAIL = "send_account_email"
 PURGE_TOKENS = "purge_tokens"
 # Daily at 03:17 UTC: off the hour, when every other cron job of the world starts.
 PURGE_TOKENS_SCHEDULE = "17 3 * * *"
@@ -33,3 +36,24 @@ class EmailJob(BaseModel):
     kind: str
     to: str
     values: dict[str, str] = {}
+
+
+# What a token sent by e-mail may do (app/services/accounts.py).
+Purpose = Literal["password-reset", "verify-email", "email-change"]
+
+
+class AccountEmail(BaseModel):
+    """An e-mail with a link that carries a token. The worker makes the token when it sends
+    the message, so no job (and no queue table) ever holds one; it sends nothing when the
+    account no longer qualifies (gone, deactivated, already verified).
+
+    password-reset and verify-email name the account by its address (`address`), so that a
+    request for an unknown address enqueues the same job as one for a known address;
+    email-change names it by id and `address` is the new address.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    purpose: Purpose
+    address: str
+    user_id: uuid.UUID | None = None

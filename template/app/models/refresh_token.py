@@ -20,7 +20,13 @@ class RefreshToken(UUIDPrimaryKey, Base):
     family_id: Mapped[uuid.UUID] = mapped_column(index=True)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    # When the family's login was: the session's start, carried from token to token.
+    family_created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     family_expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Who asked for it, shown in the list of sessions: the client address and user agent
+    # of the login or refresh that issued it (a family's newest token: its last use).
+    client_address: Mapped[str | None] = mapped_column(String(45))
+    user_agent: Mapped[str | None] = mapped_column(String(256))

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -13,3 +15,5 @@ class User(UUIDPrimaryKey, Timestamps, Base):
     hashed_password: Mapped[str] = mapped_column(String(128))
     is_active: Mapped[bool] = mapped_column(default=True)
     is_superuser: Mapped[bool] = mapped_column(default=False)
+    # When the account proved it reads its address (a link followed); None until then.
+    email_verified_at: Mapped[datetime | None]

@@ -28,6 +28,7 @@ class Account:
     hashed_password: str
     is_active: bool
     is_superuser: bool
+    email_verified_at: datetime | None
     created_at: datetime
     session_id: uuid.UUID
 

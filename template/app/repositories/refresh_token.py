@@ -8,6 +8,7 @@ from sqlalchemy import (
     Exists,
     SQLColumnExpression,
     Table,
+    and_,
     bindparam,
     delete,
     exists,
@@ -53,17 +54,61 @@ CLAIM = (
         TOKENS.c.family_expires_at > bindparam("now"),
     )
     .values(used_at=bindparam("now"))
-    .returning(TOKENS.c.user_id, TOKENS.c.family_id, TOKENS.c.family_expires_at)
+    .returning(
+        TOKENS.c.user_id,
+        TOKENS.c.family_id,
+        TOKENS.c.family_created_at,
+        TOKENS.c.family_expires_at,
+    )
 )
-# The id and created_at come from the columns' defaults (new_id, utc_now).
+# The id comes from the column's default (new_id).
 ISSUE = insert(TOKENS)
+
+
+# A live session's newest token: unrevoked, unused (the one a refresh would take), and
+# unexpired. Rotation keeps exactly one such token per family.
+LIVE_SESSIONS = (
+    select(
+        TOKENS.c.family_id,
+        TOKENS.c.family_created_at,
+        TOKENS.c.created_at,
+        TOKENS.c.client_address,
+        TOKENS.c.user_agent,
+    )
+    .where(
+        TOKENS.c.user_id == bindparam("user_id"),
+        TOKENS.c.revoked_at.is_(None),
+        TOKENS.c.used_at.is_(None),
+        TOKENS.c.expires_at > bindparam("now"),
+        TOKENS.c.family_expires_at > bindparam("now"),
+    )
+    .order_by(TOKENS.c.created_at.desc(), TOKENS.c.family_id)
+)
 
 
 @dataclass(frozen=True)
 class ClaimedToken:
     user_id: uuid.UUID
     family_id: uuid.UUID
+    family_created_at: datetime
     family_expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Client:
+    """Who asked for a token: shown in the list of sessions, never used to decide."""
+
+    address: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    id: uuid.UUID
+    created_at: datetime
+    last_used_at: datetime
+    client_address: str | None
+    user_agent: str | None
 
 
 class RefreshTokenRepository(Repository[RefreshToken]):
@@ -75,7 +120,10 @@ class RefreshTokenRepository(Repository[RefreshToken]):
         if row is None:
             return None
         return ClaimedToken(
-            user_id=row.user_id, family_id=row.family_id, family_expires_at=row.family_expires_at
+            user_id=row.user_id,
+            family_id=row.family_id,
+            family_created_at=row.family_created_at,
+            family_expires_at=row.family_expires_at,
         )
 
     async def session_lives(self, session_id: uuid.UUID, user_id: uuid.UUID) -> bool:
@@ -87,8 +135,11 @@ class RefreshTokenRepository(Repository[RefreshToken]):
         user_id: uuid.UUID,
         family_id: uuid.UUID,
         digest: str,
+        created_at: datetime,
         expires_at: datetime,
+        family_created_at: datetime,
         family_expires_at: datetime,
+        client: Client,
     ) -> None:
         """Store a new token: one INSERT, sent at once. No ORM object is built for it (the
         unit of work's flush of one costs more than the statement), and nothing reads it
@@ -99,10 +150,28 @@ class RefreshTokenRepository(Repository[RefreshToken]):
                 "user_id": user_id,
                 "family_id": family_id,
                 "token_digest": digest,
+                "created_at": created_at,
                 "expires_at": expires_at,
+                "family_created_at": family_created_at,
                 "family_expires_at": family_expires_at,
+                "client_address": client.address,
+                "user_agent": client.user_agent,
             },
         )
+
+    async def live_sessions(self, user_id: uuid.UUID, now: datetime) -> list[LiveSession]:
+        """The user's sessions that a refresh could still continue, newest use first."""
+        rows = await self.session.execute(LIVE_SESSIONS, {"user_id": user_id, "now": now})
+        return [
+            LiveSession(
+                id=row.family_id,
+                created_at=row.family_created_at,
+                last_used_at=row.created_at,
+                client_address=row.client_address,
+                user_agent=row.user_agent,
+            )
+            for row in rows
+        ]
 
     async def get_by_digest(self, digest: str) -> RefreshToken | None:
         return await self.session.scalar(
@@ -112,16 +181,24 @@ class RefreshTokenRepository(Repository[RefreshToken]):
     async def revoke_family(self, family_id: uuid.UUID, now: datetime) -> None:
         await self._revoke(RefreshToken.family_id == family_id, now)
 
+    async def revoke_session(self, user_id: uuid.UUID, family_id: uuid.UUID, now: datetime) -> bool:
+        """End one of the user's sessions; False if it has none live of that id."""
+        ended = await self._revoke(
+            and_(RefreshToken.user_id == user_id, RefreshToken.family_id == family_id), now
+        )
+        return ended > 0
+
     async def revoke_all_for_user(self, user_id: uuid.UUID, now: datetime) -> None:
         await self._revoke(RefreshToken.user_id == user_id, now)
 
-    async def _revoke(self, condition: ColumnElement[bool], now: datetime) -> None:
-        await self.session.execute(
+    async def _revoke(self, condition: ColumnElement[bool], now: datetime) -> int:
+        result = await self.session.execute(
             update(RefreshToken)
             .where(condition, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )
+        return int(getattr(result, "rowcount", 0))
 
     async def delete_dead(self, now: datetime, limit: int) -> int:
         """Delete up to `limit` tokens that can never be used again; return how many.

@@ -63,6 +63,7 @@ class UserRead(BaseModel):
                     "full_name": "Ada Lovelace",
                     "is_active": True,
                     "is_superuser": False,
+                    "email_verified_at": "2026-01-15T09:34:12Z",
                     "created_at": "2026-01-15T09:30:00Z",
                 }
             ]
@@ -74,6 +75,9 @@ class UserRead(BaseModel):
     full_name: str | None
     is_active: bool
     is_superuser: bool
+    email_verified_at: datetime | None = Field(
+        description="When the account followed a link sent to its address; null until then."
+    )
     created_at: datetime
 
 

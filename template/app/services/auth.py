@@ -4,12 +4,20 @@ and logout. The HTTP layer only hands tokens over and passes the answers on."""
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NoReturn, TypeVar
 
 from app.core.clock import utc_now
 from app.core.config import Settings
-from app.core.exceptions import Forbidden, InvalidGrant, RefreshTokenReused, Unauthorized
+from app.core.exceptions import (
+    EmailNotVerified,
+    Forbidden,
+    InvalidGrant,
+    NotFound,
+    RefreshTokenReused,
+    Unauthorized,
+)
 from app.core.security import (
     AccessClaims,
     burn_password_check,
@@ -23,7 +31,7 @@ from app.core.security import (
 )
 from app.models import User
 from app.repositories.account import Account
-from app.repositories.refresh_token import RefreshTokenRepository
+from app.repositories.refresh_token import Client, LiveSession, RefreshTokenRepository
 from app.repositories.user import UserRepository
 from app.schemas.token import TokenPair
 
@@ -34,6 +42,11 @@ BAD_REFRESH_TOKEN = "The refresh token is invalid, expired or revoked."  # noqa:
 NO_TOKEN = "Not authenticated."  # noqa: S105 - messages, not secrets
 BAD_ACCESS_TOKEN = "The access token is invalid or expired."  # noqa: S105
 STALE_ACCESS_TOKEN = "The access token is no longer valid."  # noqa: S105
+NO_SUCH_SESSION = "You have no live session with this id."
+UNVERIFIED = (
+    "Verify your e-mail address first: follow the link we sent to it, or ask for a new one "
+    "(POST /api/v1/auth/verify-email/resend)."
+)
 
 # The authenticated user, as a frozen Account (read outside any unit of work) or as a
 # User of the request's unit of work.
@@ -75,6 +88,17 @@ def readmit(current: User | None, session_lives: bool) -> User:
     return current
 
 
+async def lock_current(
+    users: UserRepository, tokens: RefreshTokenRepository, account: Account
+) -> User:
+    """The authenticated user's row, read again and held for the rest of the request, if
+    its session is still valid (a password change or a deactivation since authentication
+    ended it)."""
+    current = await users.lock(account.id)
+    # Read after the lock: whatever ends a session takes the lock first.
+    return readmit(current, await tokens.session_lives(account.session_id, account.id))
+
+
 def require_superuser(someone: Someone) -> Someone:
     if not someone.is_superuser:
         raise Forbidden("Only superusers may do this.")
@@ -92,6 +116,15 @@ async def authenticate_bearer(
     request's unit of work."""
     claims = access_claims(token, settings)
     return admit(await find(claims.subject, claims.session_id))
+
+
+@dataclass(frozen=True)
+class Family:
+    """One login's refresh tokens: the session they keep alive."""
+
+    id: uuid.UUID
+    created_at: datetime
+    expires_at: datetime
 
 
 class AuthService:
@@ -131,21 +164,29 @@ class AuthService:
             _refuse_login("changed_during_login", user)
         if not current.is_active:
             _refuse_login("inactive", current)
+        if self.settings.email_verification == "required" and current.email_verified_at is None:
+            # Said only to whoever knows the password: it tells them what to do next.
+            logger.info("login of an unverified account", extra={"user_id": str(current.id)})
+            raise EmailNotVerified(UNVERIFIED)
         if upgraded is not None:
             current.hashed_password = upgraded
             await self.users.flush()
             logger.info("password hash upgraded", extra={"user_id": str(current.id)})
         return current
 
-    async def login(self, email: str, password: str) -> TokenPair:
+    async def login(self, email: str, password: str, client: Client) -> TokenPair:
         user = await self.authenticate(email, password)
         logger.info("login succeeded", extra={"user_id": str(user.id)})
         # Taken under the user's lock: a password change that follows is later still.
         now = utc_now()
-        family_expires_at = now + timedelta(days=self.settings.refresh_token_family_max_days)
-        return await self._issue(user.id, uuid.uuid4(), family_expires_at, now)
+        family = Family(
+            id=uuid.uuid4(),
+            created_at=now,
+            expires_at=now + timedelta(days=self.settings.refresh_token_family_max_days),
+        )
+        return await self._issue(user.id, family, client, now)
 
-    async def refresh(self, raw_token: str) -> TokenPair:
+    async def refresh(self, raw_token: str, client: Client) -> TokenPair:
         now = utc_now()
         digest = refresh_token_digest(raw_token)
         # The owner's row is held first, as by every change to its tokens.
@@ -158,7 +199,8 @@ class AuthService:
             await self._refuse_unclaimable(digest, now)  # always raises
         if not owner.is_active:
             raise Unauthorized(BAD_REFRESH_TOKEN)
-        return await self._issue(owner.id, claimed.family_id, claimed.family_expires_at, now)
+        family = Family(claimed.family_id, claimed.family_created_at, claimed.family_expires_at)
+        return await self._issue(owner.id, family, client, now)
 
     async def logout(self, raw_token: str) -> None:
         """Revoke the token's family. Unknown tokens are ignored: logout is idempotent."""
@@ -166,6 +208,24 @@ class AuthService:
         if token is not None:
             await self.users.lock(token.user_id)
             await self.tokens.revoke_family(token.family_id, utc_now())
+
+    async def sessions(self, account: Account) -> list[LiveSession]:
+        """The account's sessions that a refresh could still continue."""
+        return await self.tokens.live_sessions(account.id, utc_now())
+
+    async def end_session(self, account: Account, session_id: uuid.UUID) -> None:
+        """End one of the account's sessions: its refresh tokens, and at once its access
+        tokens (session_is_live). The current one may end too: that is a logout."""
+        await lock_current(self.users, self.tokens, account)
+        if not await self.tokens.revoke_session(account.id, session_id, utc_now()):
+            raise NotFound(NO_SUCH_SESSION)
+        logger.info("session ended", extra={"session_id": str(session_id)})
+
+    async def end_all_sessions(self, account: Account) -> None:
+        """Log out everywhere, this session included."""
+        await lock_current(self.users, self.tokens, account)
+        await self.tokens.revoke_all_for_user(account.id, utc_now())
+        logger.info("every session ended")
 
     async def _refuse_unclaimable(self, digest: str, now: datetime) -> NoReturn:
         token = await self.tokens.get_by_digest(digest)
@@ -182,21 +242,24 @@ class AuthService:
         raise Unauthorized(BAD_REFRESH_TOKEN)
 
     async def _issue(
-        self, user_id: uuid.UUID, family_id: uuid.UUID, family_expires_at: datetime, now: datetime
+        self, user_id: uuid.UUID, family: "Family", client: Client, now: datetime
     ) -> TokenPair:
         raw_token = new_refresh_token()
         expires_at = min(
-            now + timedelta(days=self.settings.refresh_token_expire_days), family_expires_at
+            now + timedelta(days=self.settings.refresh_token_expire_days), family.expires_at
         )
         await self.tokens.issue(
             user_id=user_id,
-            family_id=family_id,
+            family_id=family.id,
             digest=refresh_token_digest(raw_token),
+            created_at=now,
             expires_at=expires_at,
-            family_expires_at=family_expires_at,
+            family_created_at=family.created_at,
+            family_expires_at=family.expires_at,
+            client=client,
         )
         return TokenPair(
-            access_token=create_access_token(user_id, family_id, self.settings, now),
+            access_token=create_access_token(user_id, family.id, self.settings, now),
             refresh_token=raw_token,
             expires_in=self.settings.access_token_expire_minutes * 60,
         )

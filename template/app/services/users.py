@@ -7,17 +7,21 @@ from app.core.clock import utc_now
 from app.core.config import Settings
 from app.core.exceptions import Conflict, Forbidden, NotFound
 from app.core.security import hash_password, verify_password
+from app.jobs.outbox import Outbox
+from app.jobs.queue import SEND_ACCOUNT_EMAIL, SEND_EMAIL, AccountEmail, EmailJob, Purpose
 from app.models import User
 from app.repositories.account import Account
+from app.repositories.account_token import AccountTokenRepository
 from app.repositories.refresh_token import RefreshTokenRepository
 from app.repositories.repository import ConstraintViolation
 from app.repositories.user import UserRepository
 from app.schemas.user import EmailChange, PasswordChange, UserCreate, UserUpdate, UserUpdateMe
-from app.services.auth import readmit
+from app.services.auth import lock_current
 
 EMAIL_TAKEN = "A user with this e-mail address already exists."
 WRONG_PASSWORD = "The current password is incorrect."  # noqa: S105 - a message
 NO_SUCH_USER = "No user with this id."
+EVERY_PURPOSE: tuple[Purpose, ...] = ("password-reset", "verify-email", "email-change")
 LAST_SUPERUSER = "The last active superuser cannot be removed, demoted or deactivated."
 
 
@@ -26,13 +30,44 @@ class UserService:
     held (see UserRepository.release_connection): it takes a quarter of a second."""
 
     def __init__(
-        self, users: UserRepository, tokens: RefreshTokenRepository, settings: Settings
+        self,
+        users: UserRepository,
+        tokens: RefreshTokenRepository,
+        account_tokens: AccountTokenRepository,
+        outbox: Outbox,
+        settings: Settings,
     ) -> None:
         self.users = users
         self.tokens = tokens
+        self.account_tokens = account_tokens
+        self.outbox = outbox
         self.settings = settings
 
-    async def register(self, data: UserCreate, *, is_superuser: bool = False) -> User:
+    async def sign_up(self, data: UserCreate) -> User | None:
+        """Register a new account and queue its verification e-mail.
+
+        A taken address is a Conflict with EMAIL_VERIFICATION=optional. With required, it
+        is None, as the answer to the client says nothing of who has an account: the
+        address's owner gets a notice instead, and the client the same answer as for a
+        new account (which cannot log in before following its link either).
+        """
+        try:
+            user = await self.register(data)
+        except Conflict:
+            if self.settings.email_verification == "optional":
+                raise
+            await self.outbox.add(SEND_EMAIL, EmailJob(kind="address-taken", to=data.email))
+            return None
+        await self.outbox.add(
+            SEND_ACCOUNT_EMAIL, AccountEmail(purpose="verify-email", address=user.email)
+        )
+        return user
+
+    async def register(
+        self, data: UserCreate, *, is_superuser: bool = False, verified: bool = False
+    ) -> User:
+        """Store a new account, its address verified if `verified` (the word of whoever
+        creates it: a superuser at the command line, a test)."""
         # Hashed before the e-mail is looked up: no connection waits on bcrypt, and a
         # taken address costs as much time as a free one.
         hashed_password = await hash_password(data.password, self.settings.bcrypt_rounds)
@@ -41,8 +76,9 @@ class UserService:
             full_name=data.full_name,
             hashed_password=hashed_password,
             is_superuser=is_superuser,
+            email_verified_at=utc_now() if verified else None,
         )
-        await self._store_with_email(data.email, lambda: self.users.add(user))
+        await store_with_email(self.users, data.email, lambda: self.users.add(user))
         return user
 
     async def get(self, user_id: uuid.UUID) -> User:
@@ -80,14 +116,32 @@ class UserService:
         current.hashed_password = new_hash
         await self.users.flush()
         await self._end_sessions(current)
+        await self.outbox.add(SEND_EMAIL, EmailJob(kind="password-changed", to=current.email))
 
-    async def change_email(self, account: Account, data: EmailChange) -> User:
+    async def change_email(self, account: Account, data: EmailChange) -> None:
+        """Ask to move the account to a new address: a link goes to the new address, and
+        the change applies when it is followed (AccountService.confirm_email_change). The
+        old address is told at once. A taken new address gets a notice instead of a link,
+        and the client the same answer: it learns nothing of who has an account."""
         await self.users.release_connection()
         if not await verify_password(data.current_password, account.hashed_password):
             raise Forbidden(WRONG_PASSWORD)
         current = await self._lock(account)
-        await self._set_email(current, data.email)
-        return current
+        if data.email == current.email:
+            return
+        if await self.users.get_by_email(data.email) is not None:
+            await self.outbox.add(SEND_EMAIL, EmailJob(kind="address-taken", to=data.email))
+        else:
+            await self.outbox.add(
+                SEND_ACCOUNT_EMAIL,
+                AccountEmail(purpose="email-change", address=data.email, user_id=current.id),
+            )
+        await self.outbox.add(
+            SEND_EMAIL,
+            EmailJob(
+                kind="email-change-requested", to=current.email, values={"new_address": data.email}
+            ),
+        )
 
     async def update(self, user_id: uuid.UUID, data: UserUpdate) -> User:
         new_hash = None
@@ -120,46 +174,51 @@ class UserService:
         await self.users.delete(user)
 
     async def _lock(self, account: Account) -> User:
-        """The authenticated user's row, read again and held for the rest of the request,
-        if its session is still valid (a password change or a deactivation since
-        authentication ended it)."""
-        current = await self.users.lock(account.id)
-        # Read after the lock: whatever ends a session takes the lock first.
-        return readmit(current, await self.tokens.session_lives(account.session_id, account.id))
+        return await lock_current(self.users, self.tokens, account)
 
     async def _set_email(self, user: User, email: str) -> None:
+        """A superuser's change of address: it applies at once, as verified (the
+        superuser's word), and the links sent to the old address die."""
         if email == user.email:
             return
 
         async def assign() -> None:
             user.email = email
+            user.email_verified_at = utc_now()
             await self.users.flush()
 
-        await self._store_with_email(email, assign)
-
-    async def _store_with_email(self, email: str, write: Callable[[], Awaitable[object]]) -> None:
-        """Run `write`, which stores `email`, unless another user has that address.
-
-        Checked first, for the usual case; then by the unique index, for an address another
-        request took between the check and the write. The write runs in a SAVEPOINT, so
-        that the violation is caught and the request's transaction stays usable.
-        """
-        if await self.users.get_by_email(email) is not None:
-            raise Conflict(EMAIL_TAKEN)
-        try:
-            async with self.users.savepoint():
-                await write()
-        except ConstraintViolation:
-            raise Conflict(EMAIL_TAKEN) from None
+        await store_with_email(self.users, email, assign)
+        await self.account_tokens.void(user.id, EVERY_PURPOSE, utc_now())
 
     async def _end_sessions(self, user: User) -> None:
         """End every session of the user: its refresh tokens are revoked, and so its
-        access tokens refused (see session_is_live). Called with the user's row held, so
-        no login or refresh of this user slips in between."""
-        await self.tokens.revoke_all_for_user(user.id, utc_now())
+        access tokens refused (see session_is_live); and the reset links sent so far die
+        with the old password. Called with the user's row held, so no login, refresh or
+        new reset link of this user slips in between."""
+        now = utc_now()
+        await self.tokens.revoke_all_for_user(user.id, now)
+        await self.account_tokens.void(user.id, ("password-reset",), now)
 
     async def _keep_one_superuser(self, user_id: uuid.UUID) -> None:
         """Refuse to remove the last active superuser, even when two removals race."""
         superusers = await self.users.lock_active_superusers()
         if user_id in superusers and len(superusers) <= 1:
             raise Conflict(LAST_SUPERUSER)
+
+
+async def store_with_email(
+    users: UserRepository, email: str, write: Callable[[], Awaitable[object]]
+) -> None:
+    """Run `write`, which stores `email`, unless another user has that address.
+
+    Checked first, for the usual case; then by the unique index, for an address another
+    request took between the check and the write. The write runs in a SAVEPOINT, so that
+    the violation is caught and the request's transaction stays usable.
+    """
+    if await users.get_by_email(email) is not None:
+        raise Conflict(EMAIL_TAKEN)
+    try:
+        async with users.savepoint():
+            await write()
+    except ConstraintViolation:
+        raise Conflict(EMAIL_TAKEN) from None

@@ -4,6 +4,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import asyncpg
@@ -87,6 +88,15 @@ class CountedRetries(DatabaseRetryEntrypointExecutor):
             self.metrics.jobs.labels(job.entrypoint, outcome).inc()
 
 
+def _taking_payload(handle: Callable[[bytes], Awaitable[None]]) -> Callable[[Job], Awaitable[None]]:
+    """A handler of payloads as pgqueuer calls it, with the job."""
+
+    async def handle_job(job: Job) -> None:
+        await handle(job.payload or b"")
+
+    return handle_job
+
+
 class Worker:
     def __init__(self, settings: Settings, handlers: Handlers, metrics: WorkerMetrics) -> None:
         self.settings = settings
@@ -107,9 +117,10 @@ class Worker:
 
     def build(self, pool: asyncpg.Pool) -> PgQueuer:
         pgq = PgQueuer.from_asyncpg_pool(pool)
-        pgq.entrypoint(queue.SEND_EMAIL, on_failure="hold", executor_factory=self.retrying)(
-            self.handlers.send_email
-        )
+        for name, handle in self.handlers.by_entrypoint.items():
+            pgq.entrypoint(name, on_failure="hold", executor_factory=self.retrying)(
+                _taking_payload(handle)
+            )
         # One run per schedule across every worker: pgqueuer's scheduler takes the
         # schedule's row before it runs it.
         pgq.schedule(queue.PURGE_TOKENS, queue.PURGE_TOKENS_SCHEDULE)(self.handlers.purge_tokens)

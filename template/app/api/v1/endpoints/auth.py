@@ -5,7 +5,7 @@ from fastapi import APIRouter, Form, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
-from app.api.dependencies import AuthServiceDep
+from app.api.dependencies import AccountServiceDep, AuthServiceDep
 from app.api.problems import (
     OAUTH_PROBLEM_SCHEMA,
     VALIDATION_DETAIL,
@@ -14,13 +14,41 @@ from app.api.problems import (
     problem_example,
     validation_errors,
 )
-from app.api.rate_limits import LOGIN_LIMIT, LOGOUT_LIMIT, REFRESH_LIMIT, AccountLoginsDep
+from app.api.rate_limits import (
+    EMAIL_REQUEST_LIMIT,
+    LOGIN_LIMIT,
+    LOGOUT_LIMIT,
+    REFRESH_LIMIT,
+    TOKEN_LIMIT,
+    AccountLoginsDep,
+    RecipientsDep,
+    client_address,
+)
 from app.core.exceptions import OAuthError
+from app.repositories.refresh_token import Client
+from app.schemas.account import Accepted, EmailRequest, PasswordReset, TokenRedeem
 from app.schemas.token import LoginForm, RefreshRequest, TokenPair
 
 UNSUPPORTED_GRANT = "Only grant_type=password is supported."
 # Token responses must never be stored by a browser or proxy (RFC 6749 section 5.1).
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+# One answer for every address: it tells no one which addresses have an account.
+RESET_ACCEPTED = Accepted(
+    detail="If the address belongs to an active account, a link to reset its password is "
+    "on its way."
+)
+RESEND_ACCEPTED = Accepted(
+    detail="If the address belongs to an account that is not verified yet, a new link to "
+    "verify it is on its way."
+)
+# The longest User-Agent kept with a session (the column's width).
+MAX_USER_AGENT = 256
+
+
+def client_of(request: Request) -> Client:
+    """Who asks for tokens, as the list of sessions shows it."""
+    user_agent = request.headers.get("user-agent")
+    return Client(client_address(request), user_agent[:MAX_USER_AGENT] if user_agent else None)
 
 
 class OAuthTokenRoute(APIRoute):
@@ -66,11 +94,12 @@ async def login(
     form: Annotated[LoginForm, Form()],
     auth: AuthServiceDep,
     account_logins: AccountLoginsDep,
+    request: Request,
     response: Response,
 ) -> TokenPair:
     response.headers.update(NO_STORE)
     async with account_logins.attempt(form.username):
-        return await auth.login(form.username, form.password)
+        return await auth.login(form.username, form.password, client_of(request))
 
 
 @router.post(
@@ -80,9 +109,11 @@ async def login(
     responses=declared_problems(401),
     summary="Exchange a refresh token for a new pair (the old one is consumed)",
 )
-async def refresh(body: RefreshRequest, auth: AuthServiceDep, response: Response) -> TokenPair:
+async def refresh(
+    body: RefreshRequest, auth: AuthServiceDep, request: Request, response: Response
+) -> TokenPair:
     response.headers.update(NO_STORE)
-    return await auth.refresh(body.refresh_token)
+    return await auth.refresh(body.refresh_token, client_of(request))
 
 
 @router.post(
@@ -93,3 +124,68 @@ async def refresh(body: RefreshRequest, auth: AuthServiceDep, response: Response
 )
 async def logout(body: RefreshRequest, auth: AuthServiceDep) -> None:
     await auth.logout(body.refresh_token)
+
+
+@router.post(
+    "/password-reset",
+    response_model=Accepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[EMAIL_REQUEST_LIMIT],
+    summary="Ask for a link to reset a forgotten password",
+    description="The same answer, in about the same time, for every address: only an active "
+    "account's address gets an e-mail.",
+)
+async def request_password_reset(
+    body: EmailRequest, accounts: AccountServiceDep, recipients: RecipientsDep
+) -> Accepted:
+    await recipients.count(body.email)
+    await accounts.request_password_reset(body.email)
+    return RESET_ACCEPTED
+
+
+@router.post(
+    "/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[TOKEN_LIMIT],
+    responses=declared_problems(400),
+    summary="Set a new password with the link's token; every session of the account ends",
+)
+async def reset_password(body: PasswordReset, accounts: AccountServiceDep) -> None:
+    await accounts.reset_password(body.token, body.password)
+
+
+@router.post(
+    "/verify-email",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[TOKEN_LIMIT],
+    responses=declared_problems(400),
+    summary="Verify an address with the link's token",
+)
+async def verify_email(body: TokenRedeem, accounts: AccountServiceDep) -> None:
+    await accounts.verify_email(body.token)
+
+
+@router.post(
+    "/verify-email/resend",
+    response_model=Accepted,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[EMAIL_REQUEST_LIMIT],
+    summary="Ask for a new link to verify an address",
+)
+async def resend_verification(
+    body: EmailRequest, accounts: AccountServiceDep, recipients: RecipientsDep
+) -> Accepted:
+    await recipients.count(body.email)
+    await accounts.resend_verification(body.email)
+    return RESEND_ACCEPTED
+
+
+@router.post(
+    "/email-change/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[TOKEN_LIMIT],
+    responses=declared_problems(400, 409),
+    summary="Move an account to its new address with the link's token",
+)
+async def confirm_email_change(body: TokenRedeem, accounts: AccountServiceDep) -> None:
+    await accounts.confirm_email_change(body.token)
