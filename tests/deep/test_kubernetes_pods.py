@@ -1,5 +1,6 @@
-"""The Deployment's own commands, read from its manifest, run here as three pods starting at
-once against one fresh database: one init container migrates, all three serve."""
+"""The Deployments' own commands, read from their manifests, run here: the service's as three
+pods starting at once against one fresh database (one init container migrates, all three
+serve), and the worker's as its pod would, probed and stopped as the kubelet does."""
 
 import subprocess
 from collections.abc import Callable
@@ -15,11 +16,13 @@ from tests.support.service_processes import (
     METRICS_TOKEN,
     STARTUP_TIMEOUT,
     Service,
+    check_worker_probe,
     free_port,
     production_settings,
     random_secret_key,
     start,
     stop,
+    stop_as_a_platform_does,
     wait_until_live,
 )
 
@@ -105,6 +108,47 @@ def test_three_pods_starting_together_migrate_once_and_serve(
             log.read_text() for _, log in migrations
         )
         assert [service.log.read_text().count("Running upgrade") for service in pods] == [0, 0, 0]
+    finally:
+        for process in processes:
+            stop(process)
+
+
+@pytest.mark.deep
+def test_the_worker_pod_answers_its_probes_and_stops_on_sigterm(
+    installed_project: Callable[[str], InstalledProject], fresh_database: str, tmp_path: Path
+) -> None:
+    project = installed_project("everything")  # deploy_platform=kubernetes, the Redis store
+    pods = pod_specs(project.path)
+    (migrate,) = pods["deployment.yaml"]["initContainers"]
+    (worker,) = pods["worker.yaml"]["containers"]
+    secret = production_settings(fresh_database, random_secret_key(), REDIS_URL=REDIS_URL)
+    settings = settings_file(project.path)
+    env = container_env(worker, settings, secret)
+    assert "WORKER_PORT" not in env, "the pod listens on the default port"
+    health_paths = {
+        worker[probe]["httpGet"]["path"] for probe in ("livenessProbe", "readinessProbe")
+    }
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        # The service's pods migrate; the worker starts on the schema they leave.
+        log = tmp_path / "migrate.log"
+        migrate_env = container_env(migrate, settings, secret)
+        processes.append(start(project, log, migrate["command"], **migrate_env))
+        wait_for_exit(processes[-1], log, timeout=2 * STARTUP_TIMEOUT)
+        # Its own command and variables; only the address differs: loopback and a free port
+        # rather than every address and the container's port, which something here may hold.
+        port = free_port()
+        log = tmp_path / "worker.log"
+        address = {"WORKER_HOST": "127.0.0.1", "WORKER_PORT": str(port)}
+        process = start(project, log, worker["command"], **env, **address)
+        processes.append(process)
+        for path in health_paths:
+            check_worker_probe(process, f"http://127.0.0.1:{port}", path, log)
+        # The kubelet's SIGTERM: with no job in hand it stops at once, cleanly, well within
+        # the pod's grace period.
+        assert pods["worker.yaml"]["terminationGracePeriodSeconds"] > 15
+        stop_as_a_platform_does(process, log, timeout=15)
+        assert "worker stopped" in log.read_text()
     finally:
         for process in processes:
             stop(process)

@@ -5,6 +5,7 @@ import ast
 import ipaddress
 import re
 import shutil
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,9 @@ from tests.support.manifests import (
     pod_annotations,
     pod_specs,
     settings_file,
+    worker_container,
 )
-from tests.support.variants import Render, answers
+from tests.support.variants import Render, answers, compose_services
 
 # The oldest release the manifests target (every field they use is stable since 1.31) and the
 # newest the validator knows; kubernetes-validate ships the schemas of both: this runs offline.
@@ -34,14 +36,19 @@ STORES = ("memory", "redis")
 # In the base's folder for users to read, never applied with it.
 SECRET_EXAMPLE = "secret.example.yaml"
 SERVICE_MONITOR_EXAMPLE = "servicemonitor.example.yaml"
-EXAMPLES = {SECRET_EXAMPLE, SERVICE_MONITOR_EXAMPLE}
+POD_MONITOR_EXAMPLE = "podmonitor.example.yaml"
+# Kinds of the Prometheus Operator's CRDs, unknown to the validator.
+MONITOR_EXAMPLES = {SERVICE_MONITOR_EXAMPLE, POD_MONITOR_EXAMPLE}
+EXAMPLES = {SECRET_EXAMPLE, *MONITOR_EXAMPLES}
 # The variables that carry secrets: from the Secret by key, never written in a manifest.
 SECRET_VARIABLES = {"SECRET_KEY", "DATABASE_URL", "METRICS_TOKEN"}
 # The schema owner's URL: an optional key, read by the migrating init container only.
 MIGRATION_VARIABLE = "MIGRATION_DATABASE_URL"
 # The SMTP provider's login: optional keys, read by the containers that send e-mail.
 MAIL_VARIABLES = {"SMTP_USER", "SMTP_PASSWORD"}
-MAILING_CONTAINERS = {"api"}
+MAILING_CONTAINERS = {"api", "worker"}
+# The worker counts no rate limit: it gets no Redis URL (and its policy no way to Redis).
+WITHOUT_REDIS = {"worker"}
 PLACEHOLDER = "REPLACE_ME"
 
 
@@ -60,12 +67,22 @@ def secret_variables(store: str) -> set[str]:
     return SECRET_VARIABLES | ({"REDIS_URL"} if store == "redis" else set())
 
 
-def kustomize(project: Path, folder: Path, output: Path) -> dict[str, dict[str, Any]]:
-    """What `kubectl apply -k folder` would send, by kind (one object of each here)."""
+def kustomize(project: Path, folder: Path, output: Path) -> list[dict[str, Any]]:
+    """What `kubectl apply -k folder` would send."""
     kubectl = shutil.which("kubectl")
     assert kubectl, "this test needs kubectl's client (kustomize v5) on PATH"
     run([kubectl, "kustomize", str(project / folder), "-o", str(output)], cwd=project)
-    return {document["kind"]: document for document in yaml.safe_load_all(output.read_text())}
+    return list(yaml.safe_load_all(output.read_text()))
+
+
+def built(objects: list[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any]:
+    """The one object of `kind` (named `name`, when given) among what kustomize built."""
+    (document,) = [
+        document
+        for document in objects
+        if document["kind"] == kind and name in {None, document["metadata"]["name"]}
+    ]
+    return document
 
 
 def health_routes(project: Path) -> set[str]:
@@ -93,6 +110,30 @@ def metrics_path(project: Path) -> str:
     match = re.search(r'^METRICS_PATH = "(.+)"$', module, re.MULTILINE)
     assert match, "app/api/prometheus.py names no METRICS_PATH"
     return match.group(1)
+
+
+def worker_routes(project: Path) -> set[str]:
+    """The paths of app/worker/probe.py's `Route(...)`s: what the worker's port serves."""
+    tree = ast.parse((project / "app/worker/probe.py").read_text())
+    return {
+        ast.literal_eval(node.args[0])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "Route"
+    }
+
+
+def settings_default(project: Path, field: str) -> int:
+    """The default of a numeric field of app/core/config.py's Settings."""
+    config = (project / "app/core/config.py").read_text()
+    match = re.search(rf"^    {field}: int = Field\(default=(\d+)", config, re.MULTILINE)
+    assert match, f"app/core/config.py has no numeric default for {field}"
+    return int(match.group(1))
+
+
+def module_number(project: Path, module: str, pattern: str) -> int:
+    match = re.search(pattern, (project / module).read_text())
+    assert match, f"{module} has nothing matching {pattern!r}"
+    return int(match.group(1))
 
 
 def looks_secret(text: str) -> list[str]:
@@ -126,7 +167,7 @@ def test_manifests_are_valid_kubernetes(version: str, render: Render) -> None:
         for store in STORES
         for folder in (BASE, OVERLAY)
         for path in sorted((render_kubernetes(render, store) / folder).glob("*.yaml"))
-        if path.name != SERVICE_MONITOR_EXAMPLE  # a CRD's kind, unknown to the validator
+        if path.name not in MONITOR_EXAMPLES  # CRDs' kinds, unknown to the validator
     ]
     validate(*manifests, version=version)
 
@@ -156,39 +197,42 @@ def test_kustomize_builds_what_kubectl_applies(store: str, render: Render, tmp_p
     project = render_kubernetes(render, store)
     kustomization = load(project / BASE / "kustomization.yaml")
     (image,) = kustomization["images"]
-    built = []
+    outputs = []
     for folder in (BASE, OVERLAY):
         output = tmp_path / f"{folder.name}.yaml"
         objects = kustomize(project, folder, output)
-        # One ConfigMap: the network peers' values are local to the kustomization.
-        expected = {"ConfigMap", "Service", "Deployment", "CronJob", "NetworkPolicy"}
-        expected |= {"HorizontalPodAutoscaler", "PodDisruptionBudget"}
-        assert set(objects) == expected | ({"Ingress"} if folder == OVERLAY else set())
-        config_map = objects["ConfigMap"]["metadata"]["name"]
+        # One ConfigMap: the network peers' values are local to the kustomization. Two
+        # Deployments and their NetworkPolicies: the service's and the worker's.
+        expected = Counter(ConfigMap=1, Service=1, Deployment=2, CronJob=1, NetworkPolicy=2)
+        expected.update(HorizontalPodAutoscaler=1, PodDisruptionBudget=1)
+        expected.update(Ingress=1 if folder == OVERLAY else 0)
+        assert Counter(document["kind"] for document in objects) == +expected
+        config_map = built(objects, "ConfigMap")["metadata"]["name"]
         assert config_map != kustomization["configMapGenerator"][0]["name"], "no content hash"
-        pods = [
-            objects["Deployment"]["spec"]["template"]["spec"],
-            objects["CronJob"]["spec"]["jobTemplate"]["spec"]["template"]["spec"],
-        ]
+        deployments = [document for document in objects if document["kind"] == "Deployment"]
+        pods = [deployment["spec"]["template"]["spec"] for deployment in deployments]
+        pods.append(built(objects, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"])
         for container in (container for pod in pods for container in containers(pod)):
             assert container["image"] == f"{image['newName']}:{image['newTag']}"
             assert [source["configMapRef"]["name"] for source in container["envFrom"]] == [
                 config_map
             ]
-        for document in objects.values():
+        for document in objects:
             assert document["metadata"]["labels"]["app.kubernetes.io/part-of"] == slug(project)
-        selector = objects["Deployment"]["spec"]["selector"]["matchLabels"]
-        assert "app.kubernetes.io/part-of" not in selector, "labels that may change in a selector"
-        built.append(output)
+        for deployment in deployments:
+            selector = deployment["spec"]["selector"]["matchLabels"]
+            assert "app.kubernetes.io/part-of" not in selector, "labels that may change"
+        outputs.append(output)
     for version in KUBERNETES_VERSIONS:
-        validate(*built, version=version)
+        validate(*outputs, version=version)
 
 
 @pytest.mark.parametrize("platform", ["railway", "kubernetes", "none"])
 def test_only_kubernetes_renders_the_manifests(platform: str, render: Render) -> None:
     project = render(deploy_platform=platform)
     assert (project / "deploy").exists() == (platform == "kubernetes")
-    assert (project / "railway.json").exists() == (platform == "railway")
+    for railway_config in ("railway.json", "railway.worker.json"):
+        assert (project / railway_config).exists() == (platform == "railway"), railway_config
     steps = (project / "docs/deploying.md").read_text()
     assert ("## Kubernetes" in steps) == (platform == "kubernetes")
 
@@ -213,6 +257,8 @@ def test_secrets_come_from_the_secret_by_key(store: str, render: Render) -> None
             expected = secret_variables(store) | ({MIGRATION_VARIABLE} if migrates else set())
             if container["name"] in MAILING_CONTAINERS:
                 expected |= MAIL_VARIABLES
+            if container["name"] in WITHOUT_REDIS:
+                expected -= {"REDIS_URL"}
             assert set(references) == expected, where
             for variable, reference in references.items():
                 expected_reference = {"name": example["metadata"]["name"], "key": variable}
@@ -288,6 +334,22 @@ def test_service_monitor_example_sends_the_metrics_token(render: Render) -> None
     assert credentials["key"] in secret["stringData"]
 
 
+def test_pod_monitor_example_scrapes_the_worker_with_the_metrics_token(render: Render) -> None:
+    # The worker has no Service: the Prometheus Operator finds its pods by their labels.
+    project = render_kubernetes(render, "memory")
+    monitor = load(project / BASE / POD_MONITOR_EXAMPLE)
+    worker = load(project / BASE / "worker.yaml")
+    assert monitor["kind"] == "PodMonitor"
+    assert monitor["spec"]["selector"] == worker["spec"]["selector"]
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    assert endpoint["port"] in {port["name"] for port in worker_container(project)["ports"]}
+    assert endpoint["path"] == metrics_path(project)
+    assert endpoint["path"] in worker_routes(project)
+    secret = load(project / BASE / SECRET_EXAMPLE)
+    credentials = endpoint["authorization"]["credentials"]
+    assert credentials == {"name": secret["metadata"]["name"], "key": "METRICS_TOKEN"}
+
+
 # --- The pods: locked down, probed on real routes, stopped without dropping requests ---------
 
 
@@ -335,6 +397,71 @@ def test_probes_ask_routes_the_app_serves(render: Render) -> None:
     ports = {port["name"] for port in container["ports"]}
     assert all(probe["port"] in ports for probe in probes.values())
     assert pod_annotations(project)["prometheus.io/path"] == metrics_path(project)
+
+
+def test_worker_probes_ask_the_worker_s_own_port_and_routes(render: Render) -> None:
+    project = render_kubernetes(render, "memory")
+    container = worker_container(project)
+    routes = worker_routes(project)
+    assert routes == {"/health", "/metrics"}, "the worker's routes changed: review the probes"
+    probes = {
+        probe: container[probe]["httpGet"]
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe")
+    }
+    # /health answers 200 while the worker's loop turns, a database outage or not.
+    assert {probe["path"] for probe in probes.values()} == {"/health"}
+    (port,) = container["ports"]
+    assert {probe["port"] for probe in probes.values()} == {port["name"]}
+    # The port the worker listens on unless told otherwise, which settings.env does not do.
+    worker_port = settings_default(project, "worker_port")
+    assert port["containerPort"] == worker_port
+    assert "WORKER_PORT" not in settings_file(project)
+    annotations = pod_annotations(project, "worker.yaml")
+    assert int(annotations["prometheus.io/port"]) == worker_port
+    assert annotations["prometheus.io/path"] in routes
+
+
+def test_the_worker_runs_the_service_s_image_with_its_own_command(render: Render) -> None:
+    project = render_kubernetes(render, "memory")
+    worker_pod = pod_specs(project)["worker.yaml"]
+    worker, api = worker_container(project), api_container(project)
+    # The command compose runs, of a module the project has; the image and settings the
+    # service's, its secrets too but the schema owner's (it never migrates).
+    assert worker["command"] == compose_services(project)["worker"]["command"]
+    assert worker["command"][:2] == ["python", "-m"]
+    assert (project / worker["command"][2].replace(".", "/") / "__main__.py").is_file()
+    assert "args" not in worker
+    assert worker["image"] == api["image"]
+    assert worker["envFrom"] == api["envFrom"]
+    assert worker["env"] == api["env"]
+    assert "initContainers" not in worker_pod, "the service's pods migrate"
+    # SIGTERM lets the jobs in hand finish: an e-mail whose every SMTP step takes nearly
+    # its whole timeout still has the time compose gives the worker.
+    smtp_timeout = module_number(project, "app/mail/delivery.py", r"SMTP_TIMEOUT_SECONDS = (\d+)")
+    compose_grace = compose_services(project)["worker"]["stop_grace_period"]
+    grace = worker_pod["terminationGracePeriodSeconds"]
+    assert grace > smtp_timeout
+    assert grace >= int(compose_grace.removesuffix("s"))
+
+
+def test_every_pod_s_connections_fit_postgresql_s_default(render: Render) -> None:
+    """settings.env's count: the service's pods at the autoscaler's ceiling, one more during
+    a rollout, and the worker's, each with the queue's own pool beside DB_POOL_SIZE's."""
+    project = render_kubernetes(render, "memory")
+    pool = int(settings_file(project)["DB_POOL_SIZE"])
+    autoscaler = load(project / BASE / "autoscaler.yaml")["spec"]
+    deployment = load(project / BASE / "deployment.yaml")["spec"]
+    worker = load(project / BASE / "worker.yaml")["spec"]
+    queue_pool = module_number(project, "app/worker/__main__.py", r"create_pool\(.*max_size=(\d+)")
+    surge = deployment["strategy"]["rollingUpdate"]["maxSurge"]
+    # The old worker stops before the new one starts: never both.
+    assert worker["strategy"] == {"type": "Recreate"}
+    connections = (autoscaler["maxReplicas"] + surge) * pool + worker["replicas"] * (
+        pool + queue_pool
+    )
+    # PostgreSQL's default max_connections, less its 3 reserved for superusers, and room
+    # for a migration, the CronJob's purge and a psql.
+    assert connections <= 100 - 3 - 3, connections
 
 
 def test_container_port_is_the_image_port(render: Render) -> None:
@@ -402,6 +529,15 @@ def test_labels_and_references_agree(store: str, render: Render) -> None:
     assert objects["disruption-budget.yaml"]["spec"]["selector"]["matchLabels"] == selector
     for constraint in deployment["spec"]["template"]["spec"]["topologySpreadConstraints"]:
         assert constraint["labelSelector"]["matchLabels"] == selector
+    # The worker's pods are its own: the service's Service, budget and policy never take
+    # them, nor the worker's policy the service's pods.
+    worker = objects["worker.yaml"]
+    worker_selector = worker["spec"]["selector"]["matchLabels"]
+    worker_labels = worker["spec"]["template"]["metadata"]["labels"]
+    service_labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert worker_selector.items() <= worker_labels.items()
+    assert not selector.items() <= worker_labels.items()
+    assert not worker_selector.items() <= service_labels.items()
     backend = objects["ingress.yaml"]["spec"]["rules"][0]["http"]["paths"][0]["backend"]
     service = objects["service.yaml"]
     assert backend["service"]["name"] == service["metadata"]["name"]
@@ -425,9 +561,43 @@ def test_labels_and_references_agree(store: str, render: Render) -> None:
 
 
 def network_peers(kustomization: dict[str, Any]) -> dict[str, str]:
-    """The values the user edits in kustomization.yaml: who may connect to the pods."""
+    """The values the user edits in kustomization.yaml: who may connect to the pods, and
+    where the worker may connect."""
     (generator,) = [entry for entry in kustomization["configMapGenerator"] if "literals" in entry]
     return dict(literal.split("=", 1) for literal in generator["literals"])
+
+
+def edit_network_values(project: Path, tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A copy of the project's deploy/ with every value the policies take from elsewhere
+    changed: the peers of kustomization.yaml, and settings.env's SMTP_PORT. Returns the
+    copy's project folder and the new values."""
+    edited = tmp_path / "project"
+    shutil.copytree(project / "deploy", edited / "deploy")
+    kustomization_path = edited / BASE / "kustomization.yaml"
+    kustomization = load(kustomization_path)
+    values = {
+        name: str(int(value) + 1000) if value.isdigit() else f"{value}-edited"
+        for name, value in network_peers(kustomization).items()
+    }
+    (generator,) = [entry for entry in kustomization["configMapGenerator"] if "literals" in entry]
+    generator["literals"] = [f"{name}={value}" for name, value in values.items()]
+    kustomization_path.write_text(yaml.safe_dump(kustomization, sort_keys=False))
+    values["SMTP_PORT"] = str(int(settings_file(project)["SMTP_PORT"]) + 1000)
+    settings_path = edited / BASE / "settings.env"
+    settings = re.sub(
+        r"^SMTP_PORT=.*$", f"SMTP_PORT={values['SMTP_PORT']}", settings_path.read_text(), flags=re.M
+    )
+    settings_path.write_text(settings)
+    return edited, values
+
+
+def prometheus_peer(values: dict[str, str]) -> dict[str, Any]:
+    return {
+        "namespaceSelector": {
+            "matchLabels": {"kubernetes.io/metadata.name": values["PROMETHEUS_NAMESPACE"]}
+        },
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": values["PROMETHEUS_POD_NAME"]}},
+    }
 
 
 @pytest.mark.parametrize("store", STORES)
@@ -436,38 +606,46 @@ def test_only_the_ingress_controller_and_prometheus_reach_the_pods(
 ) -> None:
     project = render_kubernetes(render, store)
     # The values live in kustomization.yaml only: changed there, the built policy follows.
-    edited = tmp_path / "project"
-    shutil.copytree(project / "deploy", edited / "deploy")
-    kustomization_path = edited / BASE / "kustomization.yaml"
-    kustomization = load(kustomization_path)
-    peers = {name: f"{value}-edited" for name, value in network_peers(kustomization).items()}
-    (generator,) = [entry for entry in kustomization["configMapGenerator"] if "literals" in entry]
-    generator["literals"] = [f"{name}={value}" for name, value in peers.items()]
-    kustomization_path.write_text(yaml.safe_dump(kustomization, sort_keys=False))
+    edited, values = edit_network_values(project, tmp_path)
     selector = load(project / BASE / "deployment.yaml")["spec"]["selector"]["matchLabels"]
     for folder in (BASE, OVERLAY):
         objects = kustomize(edited, folder, tmp_path / f"{folder.name}.yaml")
-        config_maps = [objects["ConfigMap"]["metadata"]["name"]]
-        assert config_maps != [generator["name"]], "the peers' ConfigMap would be applied"
-        policy = objects["NetworkPolicy"]["spec"]
+        config_maps = [document for document in objects if document["kind"] == "ConfigMap"]
+        assert len(config_maps) == 1, "the peers' ConfigMap would be applied"
+        policy = built(objects, "NetworkPolicy", slug(project))["spec"]
         assert policy["podSelector"] == {"matchLabels": selector}
         assert policy["policyTypes"] == ["Ingress"]
         namespace = "kubernetes.io/metadata.name"
         assert [rule["from"] for rule in policy["ingress"]] == [
-            [{"namespaceSelector": {"matchLabels": {namespace: peers["INGRESS_NAMESPACE"]}}}],
-            [
-                {
-                    "namespaceSelector": {
-                        "matchLabels": {namespace: peers["PROMETHEUS_NAMESPACE"]}
-                    },
-                    "podSelector": {
-                        "matchLabels": {"app.kubernetes.io/name": peers["PROMETHEUS_POD_NAME"]}
-                    },
-                }
-            ],
+            [{"namespaceSelector": {"matchLabels": {namespace: values["INGRESS_NAMESPACE"]}}}],
+            [prometheus_peer(values)],
         ]
         ports = [{"port": port["name"]} for port in api_container(project)["ports"]]
         assert [rule["ports"] for rule in policy["ingress"]] == [ports, ports]
+    validate(*(tmp_path / f"{folder.name}.yaml" for folder in (BASE, OVERLAY)), version="1.37.0")
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_the_worker_is_reached_by_prometheus_only_and_reaches_only_its_ports(
+    store: str, render: Render, tmp_path: Path
+) -> None:
+    project = render_kubernetes(render, store)
+    edited, values = edit_network_values(project, tmp_path)
+    worker = load(project / BASE / "worker.yaml")
+    ports = [{"port": port["name"]} for port in worker_container(project)["ports"]]
+    for folder in (BASE, OVERLAY):
+        objects = kustomize(edited, folder, tmp_path / f"{folder.name}.yaml")
+        policy = built(objects, "NetworkPolicy", f"{slug(project)}-worker")["spec"]
+        assert policy["podSelector"] == worker["spec"]["selector"]
+        assert policy["policyTypes"] == ["Ingress", "Egress"]
+        # Prometheus scrapes /metrics; the kubelet's probes come from the node.
+        assert policy["ingress"] == [{"from": [prometheus_peer(values)], "ports": ports}]
+        # DNS, PostgreSQL and the SMTP port of the settings, by port alone; Redis never.
+        assert policy["egress"] == [
+            {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]},
+            {"ports": [{"port": int(values["DATABASE_PORT"]), "protocol": "TCP"}]},
+            {"ports": [{"port": int(values["SMTP_PORT"]), "protocol": "TCP"}]},
+        ]
     validate(*(tmp_path / f"{folder.name}.yaml" for folder in (BASE, OVERLAY)), version="1.37.0")
 
 

@@ -79,6 +79,8 @@ GITHUB_FILES = (".github/workflows/ci.yml", ".github/dependabot.yml")
 # Rendered only with both Redis and tracing.
 REDIS_TRACING = ("app/core/redis_tracing.py", "tests/test_redis_tracing.py")
 GITLAB_FILES = (".gitlab-ci.yml",)
+# One config file per Railway service: the API's and the worker's.
+RAILWAY_FILES = ("railway.json", "railway.worker.json")
 
 EXPECTED: dict[str, Expected] = {
     "python_version=3.14": Expected(contains={"Dockerfile": "python:3.14-slim"}),
@@ -97,12 +99,12 @@ EXPECTED: dict[str, Expected] = {
     "ci_provider=github": Expected(present=GITHUB_FILES, absent=GITLAB_FILES),
     "ci_provider=gitlab": Expected(present=GITLAB_FILES, absent=(".github",)),
     "ci_provider=none": Expected(absent=(".github", *GITLAB_FILES)),
-    "deploy_platform=railway": Expected(present=("railway.json",), absent=("deploy",)),
+    "deploy_platform=railway": Expected(present=RAILWAY_FILES, absent=("deploy",)),
     "deploy_platform=kubernetes": Expected(
         present=("deploy/kubernetes/kustomization.yaml", "deploy/kubernetes-ingress/ingress.yaml"),
-        absent=("railway.json",),
+        absent=RAILWAY_FILES,
     ),
-    "deploy_platform=none": Expected(absent=("railway.json", "deploy")),
+    "deploy_platform=none": Expected(absent=(*RAILWAY_FILES, "deploy")),
     "tracing=none": Expected(
         absent=("app/core/tracing.py", "tests/test_tracing.py", *REDIS_TRACING),
         lacks={"pyproject.toml": "opentelemetry", "docker-compose.yml": "jaeger"},

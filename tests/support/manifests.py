@@ -31,9 +31,11 @@ def settings_file(project: Path) -> dict[str, str]:
 def pod_specs(project: Path) -> dict[str, dict[str, Any]]:
     """The pod templates of the base, by the file that holds them."""
     deployment = load(project / BASE / "deployment.yaml")
+    worker = load(project / BASE / "worker.yaml")
     cron_job = load(project / BASE / "purge-tokens.yaml")
     return {
         "deployment.yaml": deployment["spec"]["template"]["spec"],
+        "worker.yaml": worker["spec"]["template"]["spec"],
         "purge-tokens.yaml": cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"],
     }
 
@@ -48,8 +50,13 @@ def api_container(project: Path) -> dict[str, Any]:
     return container
 
 
-def pod_annotations(project: Path) -> dict[str, str]:
-    template = load(project / BASE / "deployment.yaml")["spec"]["template"]
+def worker_container(project: Path) -> dict[str, Any]:
+    (container,) = pod_specs(project)["worker.yaml"]["containers"]
+    return container
+
+
+def pod_annotations(project: Path, file: str = "deployment.yaml") -> dict[str, str]:
+    template = load(project / BASE / file)["spec"]["template"]
     annotations: dict[str, str] = template["metadata"]["annotations"]
     return annotations
 

@@ -165,6 +165,36 @@ def wait_for_text(service: Service, text: str, timeout: float = STARTUP_TIMEOUT)
         time.sleep(0.1)
 
 
+def check_worker_probe(process: subprocess.Popen[bytes], url: str, health: str, log: Path) -> None:
+    """The worker's probe port at `url`: `health` answers 200 and, once the worker has read
+    the queue, says so; /metrics answers only the metrics token."""
+    wait_until_answering(process, f"{url}{health}", log)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while (body := httpx.get(f"{url}{health}", timeout=5).json())["queue"] != "reachable":
+        if time.monotonic() > deadline:
+            pytest.fail(f"the worker never read the queue ({body}):\n{log.read_text()}")
+        time.sleep(0.2)
+    assert body == {"status": "ok", "queue": "reachable"}
+    assert httpx.get(f"{url}/metrics", timeout=5).status_code == 401  # no token, no metrics
+    bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    metrics = httpx.get(f"{url}/metrics", headers=bearer, timeout=5)
+    assert metrics.status_code == 200, metrics.text
+    assert "worker_queue_depth" in metrics.text
+
+
+def stop_as_a_platform_does(
+    process: subprocess.Popen[bytes], log: Path, timeout: float = 15.0
+) -> None:
+    """SIGTERM to the process alone, as a platform sends it to a container's first process;
+    it must exit 0 within `timeout` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        status = process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running {timeout} s after SIGTERM:\n{log.read_text()}")
+    assert status == 0, f"exited {status} on SIGTERM:\n{log.read_text()}"
+
+
 def stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM the whole group, give it time to shut down gracefully, then SIGKILL."""
     with contextlib.suppress(ProcessLookupError):
