@@ -20,6 +20,7 @@ import asyncpg
 import pytest
 from fastapi import FastAPI
 from httpx import ASGITransport, AsyncClient
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -27,6 +28,7 @@ from app.core.config import Settings, normalize_database_url
 from app.db.migrate import upgrade
 from app.db.session import Database, create_engine, create_session_factory
 from app.jobs.handlers import Handlers
+from app.jobs.queue import JOB_QUEUE_TABLES
 from app.mail.delivery import SmtpMailer
 from app.main import create_app
 from tests.factories import UserFactory
@@ -237,3 +239,25 @@ def mail_client(app_client: AppClient, sink: Sink) -> AppClient:
             yield client
 
     return make
+
+
+async def empty_queue(database: Database) -> None:
+    async with database.engine.begin() as connection:
+        for table in sorted(JOB_QUEUE_TABLES):
+            await connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - pgqueuer's names
+
+
+@pytest.fixture
+async def committed(settings: Settings) -> AsyncIterator[Database]:
+    """A database whose units of work commit for real (for the worker, a process of its
+    own), its queue empty before and after: other tests that commit for real, sign-ups
+    among them, leave jobs."""
+    if settings.is_sqlite:
+        pytest.skip("PostgreSQL only: the job queue lives there")
+    database = Database.from_settings(settings)
+    await empty_queue(database)
+    try:
+        yield database
+    finally:
+        await empty_queue(database)
+        await database.engine.dispose()

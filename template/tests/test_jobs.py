@@ -2,16 +2,13 @@
 e-mails to a real SMTP server, retrying while it is down, and holding what keeps failing."""
 
 import asyncio
-import json
 import re
 import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -23,7 +20,6 @@ from app.core.context import request_id_var
 from app.db.session import Database
 from app.jobs.outbox import Outbox
 from app.jobs.queue import (
-    JOB_QUEUE_TABLES,
     PURGE_TOKENS,
     PURGE_TOKENS_SCHEDULE,
     QUEUE_TABLE,
@@ -34,10 +30,9 @@ from app.jobs.queue import (
 from tests.conftest import PROJECT_ROOT
 from tests.processes import process_env
 from tests.smtp_sink import LOOPBACK, free_port, smtp_sink
+from tests.worker_process import PATIENCE_SECONDS, wait_until, worker
 
 EMAIL = EmailJob(kind="test", to="user@example.com")
-# A worker's first answer, and a message's way through it, take well under this.
-PATIENCE_SECONDS = 15
 
 # Commits for real, in a child process that then dies at once (os._exit: no cleanup).
 DIES_AFTER_COMMIT = """
@@ -55,27 +50,6 @@ async def main():
 
 asyncio.run(main())
 """
-
-
-async def empty_queue(database: Database) -> None:
-    async with database.engine.begin() as connection:
-        for table in sorted(JOB_QUEUE_TABLES):
-            await connection.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - pgqueuer's names
-
-
-@pytest.fixture
-async def committed(settings: Settings) -> AsyncIterator[Database]:
-    """A database whose units of work commit for real, its queue empty before and after
-    (other tests that commit for real, sign-ups among them, leave jobs)."""
-    if settings.is_sqlite:
-        pytest.skip("PostgreSQL only: the job queue lives there")
-    database = Database.from_settings(settings)
-    await empty_queue(database)
-    try:
-        yield database
-    finally:
-        await empty_queue(database)
-        await database.engine.dispose()
 
 
 async def queued(database: Database) -> list[tuple[str, str, EmailJob, dict[str, str]]]:
@@ -131,86 +105,6 @@ async def test_a_job_outlives_a_process_that_dies_right_after_its_commit(
     )
     assert died.returncode == 9, died.stderr
     assert [job[:3] for job in await queued(committed)] == [(SEND_EMAIL, "queued", EMAIL)]
-
-
-@dataclass
-class WorkerProcess:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def lines(self) -> list[dict[str, object]]:
-        return [
-            json.loads(line) for line in self.log.read_text().splitlines() if line.startswith("{")
-        ]
-
-    def count(self, outcome: str) -> float:
-        metrics = httpx.get(f"{self.url}/metrics", timeout=5).text
-        labels = f'entrypoint="{SEND_EMAIL}",outcome="{outcome}"'
-        sample = "worker_jobs_total{" + labels + "} "
-        found = re.search("^" + re.escape(sample) + r"(\S+)$", metrics, re.MULTILINE)
-        return float(found[1]) if found else 0.0
-
-
-@contextmanager
-def worker(
-    settings: Settings, tmp_path: Path, smtp_port: int, **variables: str
-) -> Iterator[WorkerProcess]:
-    """`python -m app.worker` on the test database, sending to `smtp_port` on loopback;
-    stopped with SIGTERM at the end, which it must obey within 15 s."""
-    port = free_port()
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    log = tmp_path / "worker.log"
-    env = process_env(
-        settings,
-        LOG_FORMAT="json",
-        EMAIL_BACKEND="smtp",
-        SMTP_HOST=LOOPBACK,
-        SMTP_PORT=str(smtp_port),
-        SMTP_TLS="none",
-        MAIL_FROM="service@example.com",
-        WORKER_HOST=LOOPBACK,
-        WORKER_PORT=str(port),
-        **variables,
-    )
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app.worker"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    running = WorkerProcess(f"http://{LOOPBACK}:{port}", process, log)
-    try:
-        deadline = time.monotonic() + PATIENCE_SECONDS
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{running.url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        yield running
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-                pytest.fail("the worker did not stop within 15 s of SIGTERM")
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + PATIENCE_SECONDS
-    while not condition():
-        assert time.monotonic() < deadline, f"not within {PATIENCE_SECONDS} s: {what}"
-        time.sleep(0.1)
 
 
 async def test_the_worker_sends_a_committed_email(

@@ -2,16 +2,20 @@
 
 On SIGTERM it takes no new job, lets those in hand finish, and exits; a job cut off
 harder than that (SIGKILL, a lost machine) is taken again once its heartbeat is older
-than JOB_HEARTBEAT_TIMEOUT_SECONDS.
+than JOB_HEARTBEAT_TIMEOUT_SECONDS. When the database goes away, the worker stays up
+(its /health says the queue is unreachable), connects again with growing pauses, and
+goes on; a job it held meanwhile returns to the queue by the same heartbeat.
 """
 
 import asyncio
+import contextlib
 import logging
 import signal
 from datetime import timedelta
 
 import asyncpg
 import uvicorn
+from pgqueuer import PgQueuer
 
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
@@ -31,13 +35,71 @@ from app.worker.runner import (
 logger = logging.getLogger("app.worker")
 
 
+# The pauses between attempts to reach a database that went away: 1 s, doubling, at most.
+RECONNECT_MAX_SECONDS = 30.0
+# What a database out of reach raises, from connecting to the middle of a query.
+LOST_DATABASE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
+
+
+class Queue:
+    """pgqueuer on a pool of its own, built afresh after the database went away."""
+
+    def __init__(self, settings: Settings, worker: Worker) -> None:
+        self.settings = settings
+        self.worker = worker
+        self.stopping = asyncio.Event()
+        self.current: PgQueuer | None = None
+
+    def stop(self) -> None:
+        logger.info("stopping: no new jobs; those in hand finish")
+        self.stopping.set()
+        if self.current is not None:
+            self.current.shutdown.set()
+
+    async def run_until_stopped(self) -> None:
+        pause = 1.0
+        while not self.stopping.is_set():
+            try:
+                await self._run_once()
+                pause = 1.0
+            except LOST_DATABASE as exc:
+                logger.error("lost the database; connecting again in %.0f s: %s", pause, exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stopping.wait(), pause)
+                pause = min(pause * 2, RECONNECT_MAX_SECONDS)
+
+    async def _run_once(self) -> None:
+        # The queue's own connections: one listens for new jobs, the others take them.
+        pool = await asyncpg.create_pool(
+            asyncpg_dsn(self.settings),
+            min_size=2,
+            max_size=4,
+            timeout=self.settings.db_connect_timeout,
+        )
+        try:
+            self.current = self.worker.build(pool)
+            if self.stopping.is_set():
+                return
+            await self.current.run(
+                dequeue_timeout=DEQUEUE_TIMEOUT,
+                batch_size=BATCH_SIZE,
+                max_concurrent_tasks=MAX_CONCURRENT_JOBS,
+                heartbeat_timeout=timedelta(seconds=self.settings.job_heartbeat_timeout_seconds),
+            )
+        finally:
+            self.current = None
+            # A pool whose server is gone may never close politely.
+            try:
+                await asyncio.wait_for(pool.close(), self.settings.db_connect_timeout)
+            except (*LOST_DATABASE, TimeoutError):
+                pool.terminate()
+
+
 async def run(settings: Settings) -> None:
     database = Database.from_settings(settings)
     metrics = WorkerMetrics()
     worker = Worker(settings, Handlers(settings, database, mailer(settings)), metrics)
-    # The queue's own connections: one listens for new jobs, the others take them.
-    pool = await asyncpg.create_pool(asyncpg_dsn(settings), min_size=2, max_size=4)
-    pgq = worker.build(pool)
+    queue = Queue(settings, worker)
     probe = ProbeServer(
         uvicorn.Config(
             probe_app(settings, worker, metrics),
@@ -48,28 +110,17 @@ async def run(settings: Settings) -> None:
         )
     )
     loop = asyncio.get_running_loop()
-
-    def stop() -> None:
-        logger.info("stopping: no new jobs; those in hand finish")
-        pgq.shutdown.set()
-
     for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop)
+        loop.add_signal_handler(signum, queue.stop)
     sampler = asyncio.create_task(worker.sample(database))
     serving = asyncio.create_task(probe.serve())
     logger.info("worker started", extra={"port": settings.worker_port})
     try:
-        await pgq.run(
-            dequeue_timeout=DEQUEUE_TIMEOUT,
-            batch_size=BATCH_SIZE,
-            max_concurrent_tasks=MAX_CONCURRENT_JOBS,
-            heartbeat_timeout=timedelta(seconds=settings.job_heartbeat_timeout_seconds),
-        )
+        await queue.run_until_stopped()
     finally:
         probe.should_exit = True
         sampler.cancel()
         await asyncio.gather(serving, sampler, return_exceptions=True)
-        await pool.close()
         await database.engine.dispose()
         logger.info("worker stopped")
 
