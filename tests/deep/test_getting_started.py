@@ -152,6 +152,12 @@ def reader(
         "127.0.0.1:8000": f"127.0.0.1:{port}",
         "postgresql://postgres@localhost:5432/my_service": database_url(fresh_database),
         "postgresql://postgres@localhost:5432/postgres": ADMIN_DATABASE_URL,
+        # The reader copies the verification link from `make dev`'s output (the console
+        # e-mail backend); here it is read from that server's log.
+        "'<paste the verification link here>'": (
+            f"\"$(grep -ho 'http://[^ \"<]*#token=[A-Za-z0-9_-]*' {tmp_path}/server-*.log"
+            " | tail -n 1)\""
+        ),
     }
     shell = Reader(home, env, substitutions)
     try:
