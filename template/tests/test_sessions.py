@@ -49,11 +49,8 @@ async def test_the_list_shows_each_login_and_which_is_current(
             headers={"User-Agent": "Laptop Browser/1.1"},
         )
         assert refreshed.status_code == 200
-        laptop_session = [
-            s
-            for s in (await laptop_elsewhere.get(SESSIONS, headers=bearer(second))).json()
-            if not s["current"]
-        ][0]
+        listed_again = (await laptop_elsewhere.get(SESSIONS, headers=bearer(second))).json()
+        laptop_session = next(s for s in listed_again if not s["current"])
     # A refresh is a use: it moves the last use on, not the session's start.
     assert laptop_session["client_address"] == "198.51.100.3"
     assert laptop_session["user_agent"] == "Laptop Browser/1.1"

@@ -452,7 +452,7 @@ def test_every_pod_s_connections_fit_postgresql_s_default(render: Render) -> Non
     autoscaler = load(project / BASE / "autoscaler.yaml")["spec"]
     deployment = load(project / BASE / "deployment.yaml")["spec"]
     worker = load(project / BASE / "worker.yaml")["spec"]
-    queue_pool = module_number(project, "app/worker/__main__.py", r"create_pool\(.*max_size=(\d+)")
+    queue_pool = module_number(project, "app/worker/__main__.py", r"QUEUE_POOL_MAX = (\d+)")
     surge = deployment["strategy"]["rollingUpdate"]["maxSurge"]
     # The old worker stops before the new one starts: never both.
     assert worker["strategy"] == {"type": "Recreate"}

@@ -35,6 +35,9 @@ from app.worker.runner import (
 logger = logging.getLogger("app.worker")
 
 
+# The queue's own connections: one listens for new jobs, the others take them.
+QUEUE_POOL_MIN = 2
+QUEUE_POOL_MAX = 4
 # The pauses between attempts to reach a database that went away: 1 s, doubling, at most.
 RECONNECT_MAX_SECONDS = 30.0
 # What a database out of reach raises, from connecting to the middle of a query.
@@ -69,11 +72,10 @@ class Queue:
                 pause = min(pause * 2, RECONNECT_MAX_SECONDS)
 
     async def _run_once(self) -> None:
-        # The queue's own connections: one listens for new jobs, the others take them.
         pool = await asyncpg.create_pool(
             asyncpg_dsn(self.settings),
-            min_size=2,
-            max_size=4,
+            min_size=QUEUE_POOL_MIN,
+            max_size=QUEUE_POOL_MAX,
             timeout=self.settings.db_connect_timeout,
         )
         try:
