@@ -9,11 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 from httpx import AsyncClient
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select, text, update
 
 from app.core.clock import utc_now
 from app.core.security import account_token_digest
 from app.db.session import Database
+from app.jobs.queue import QUEUE_TABLE, SEND_ACCOUNT_EMAIL
 from app.models import AccountToken, User
 from tests.assertions import assert_problem
 from tests.conftest import AppClient
@@ -73,6 +74,10 @@ async def test_every_address_gets_the_same_answer_and_only_an_active_account_an_
     # the job in the request (app/jobs/in_process.py), and that job does look it up.
     if database.engine.dialect.name == "postgresql":
         assert sent[0] == sent[1] == sent[2]
+        assert not [statement for statement in sent[0] if "user_account" in statement]
+        async with database.sessions() as session:
+            jobs = (await session.execute(text(f"SELECT entrypoint FROM {QUEUE_TABLE}"))).all()  # noqa: S608
+        assert [job.entrypoint for job in jobs] == [SEND_ACCOUNT_EMAIL] * 3
     await mailbox.deliver()
     assert [received.recipients for received in mailbox.sink.received] == [[known.email]]
 
