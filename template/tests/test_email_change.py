@@ -89,6 +89,6 @@ async def test_an_address_taken_before_the_confirmation_is_409(
                 update(User).where(User.id == squatter.id).values(email="wanted@example.com")
             )
         assert_problem(await client.post(CONFIRM, json={"token": token}), 409)
-        # The link was not used up by the refusal, and the account kept its address.
+        # The account kept its address.
         me = (await client.get(ME, headers=account.headers)).json()
         assert me["email"] == account.user.email
