@@ -12,12 +12,13 @@ PASSWORD = "bench passphrase 12"
 
 
 def add_users(database: str, count: int, prefix: str, hashed_password: str) -> None:
-    """`count` active users named `<prefix><n>@example.com`, all with `hashed_password`."""
+    """`count` active users named `<prefix><n>@example.com`, all with `hashed_password`, their
+    addresses verified (EMAIL_VERIFICATION=required lets no other account log in)."""
     psql(
         "INSERT INTO user_account (id, email, full_name, hashed_password, is_active,"
-        " is_superuser, created_at, updated_at)"
+        " is_superuser, email_verified_at, created_at, updated_at)"
         f" SELECT gen_random_uuid(), '{prefix}' || n || '@example.com', 'Bench user ' || n,"
-        f" '{hashed_password}', true, false, now() - n * interval '1 millisecond', now()"
+        f" '{hashed_password}', true, false, now(), now() - n * interval '1 millisecond', now()"
         f" FROM generate_series(1, {count}) AS n",
         database,
     )
@@ -27,9 +28,9 @@ def add_dead_weight_tokens(database: str, count: int, prefix: str) -> None:
     """`count` live refresh tokens spread over the users named `<prefix>...`: table size."""
     psql(
         "INSERT INTO refresh_token (id, user_id, family_id, token_digest, created_at,"
-        " expires_at, family_expires_at)"
+        " family_created_at, expires_at, family_expires_at)"
         " SELECT gen_random_uuid(), owner.id, gen_random_uuid(),"
-        " encode(sha256(('dead-weight-' || n)::text::bytea), 'hex'), now(),"
+        " encode(sha256(('dead-weight-' || n)::text::bytea), 'hex'), now(), now(),"
         " now() + interval '7 days', now() + interval '30 days'"
         f" FROM generate_series(1, {count}) AS n"
         " JOIN LATERAL (SELECT id FROM user_account"
@@ -48,8 +49,8 @@ def issue_refresh_tokens(database: str, count: int, prefix: str, folder: Path) -
     )
     insert = (
         "INSERT INTO refresh_token (id, user_id, family_id, token_digest, created_at,"
-        " expires_at, family_expires_at)"
-        " SELECT gen_random_uuid(), u.id, gen_random_uuid(), issued.digest, now(),"
+        " family_created_at, expires_at, family_expires_at)"
+        " SELECT gen_random_uuid(), u.id, gen_random_uuid(), issued.digest, now(), now(),"
         " now() + interval '7 days', now() + interval '30 days'"
         f" FROM issued JOIN user_account u ON u.email = '{prefix}' || issued.n || '@example.com'"
     )

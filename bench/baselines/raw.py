@@ -7,8 +7,8 @@ still has an unrevoked refresh token), the same row fetched with one query on a 
 pool, into the same response model.
 
 /auth/refresh: the same transaction on raw asyncpg (lock the presented token, insert the
-new one, mark the old one used, commit) and the same answer (a signed access token and a
-new refresh token).
+new one with its session's start and the client's address and user agent, mark the old
+one used, commit) and the same answer (a signed access token and a new refresh token).
 
 No ORM, no session, no middleware: the limit the rendered service is measured against.
 """
@@ -36,19 +36,22 @@ AUDIENCE = os.environ["JWT_AUDIENCE"]
 # As many connections as the service's pool: bench/run.py decides, for both.
 POOL_SIZE = int(os.environ["POOL_SIZE"])
 ACCOUNT = (
-    "SELECT id, email, full_name, is_active, is_superuser, created_at FROM user_account u"
+    "SELECT id, email, full_name, is_active, is_superuser, email_verified_at, created_at"
+    " FROM user_account u"
     " WHERE id = $1 AND EXISTS (SELECT 1 FROM refresh_token t"
     " WHERE t.family_id = $2 AND t.user_id = u.id AND t.revoked_at IS NULL)"
 )
 LOCK_TOKEN = (
-    "SELECT id, user_id, family_id, family_expires_at FROM refresh_token"
+    "SELECT id, user_id, family_id, family_created_at, family_expires_at FROM refresh_token"
     " WHERE token_digest = $1 AND used_at IS NULL AND revoked_at IS NULL"
     " AND expires_at > now() AND family_expires_at > now() FOR UPDATE"
 )
 INSERT_TOKEN = (
     "INSERT INTO refresh_token (id, user_id, family_id, token_digest, created_at, expires_at,"
-    " family_expires_at) VALUES ($1, $2, $3, $4, now(), least(now() + interval '7 days', $5), $5)"
+    " family_created_at, family_expires_at, client_address, user_agent)"
+    " VALUES ($1, $2, $3, $4, now(), least(now() + interval '7 days', $6), $5, $6, $7, $8)"
 )
+MAX_USER_AGENT = 256  # the column's length, to which the service cuts it too
 MARK_USED = "UPDATE refresh_token SET used_at = now() WHERE id = $1"
 
 
@@ -58,6 +61,7 @@ class UserRead(BaseModel):
     full_name: str | None
     is_active: bool
     is_superuser: bool
+    email_verified_at: datetime | None
     created_at: datetime
 
 
@@ -116,13 +120,17 @@ async def refresh(request: Request, body: RefreshRequest) -> Any:
         if old is None:
             raise UNAUTHORIZED
         new_digest = hashlib.sha256(new_token.encode()).hexdigest()
+        user_agent = request.headers.get("user-agent")
         await connection.execute(
             INSERT_TOKEN,
             uuid.uuid4(),
             old["user_id"],
             old["family_id"],
             new_digest,
+            old["family_created_at"],
             old["family_expires_at"],
+            request.client.host if request.client else None,
+            user_agent[:MAX_USER_AGENT] if user_agent else None,
         )
         await connection.execute(MARK_USED, old["id"])
     now = int(time.time())
