@@ -31,7 +31,7 @@ docs: ## Build the documentation site strictly into site/ (mkdocs-material)
 docs-serve: ## Serve the documentation site with live reload on http://127.0.0.1:8000
 	NO_MKDOCS_2_WARNING=1 uv run mkdocs serve
 
-bench: ## Measure the rendered service against its baselines (about 10 minutes; needs PostgreSQL)
+bench: ## Measure the rendered service against its baselines (about 13 minutes; needs PostgreSQL)
 	uv run python -m bench.run
 
 bench-smoke: ## Every step of the bench for a second: proves it runs, measures nothing

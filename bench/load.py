@@ -2,6 +2,7 @@
 
 import re
 import shutil
+import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,26 @@ class Target:
         path = folder / f"{name}.lua"
         path.write_text(text)
         return path
+
+
+def median_result(results: list[Result]) -> Result:
+    """The median of each figure over several runs, and the counts summed."""
+    return Result(
+        requests_per_second=statistics.median(r.requests_per_second for r in results),
+        p50_ms=statistics.median(r.p50_ms for r in results),
+        p99_ms=statistics.median(r.p99_ms for r in results),
+        requests=sum(r.requests for r in results),
+        non_2xx=sum(r.non_2xx for r in results),
+        errors=sum(r.errors for r in results),
+    )
+
+
+def row(label: str, result: Result) -> str:
+    """One result as a line of the bench's report."""
+    return (
+        f"  {label:<44} {result.requests_per_second:>9.0f}/s  p50 {result.p50_ms:>7.2f} ms"
+        f"  p99 {result.p99_ms:>7.2f} ms  non-2xx {result.non_2xx}, errors {result.errors}"
+    )
 
 
 def wrk_path() -> str:

@@ -5,9 +5,11 @@ one worker) against the real PostgreSQL, boots the two baselines of bench/baseli
 beside it, each with uvicorn's default access log and without one, drives each with wrk,
 alternating ours and the baseline over several rounds (the host's speed drifts), and
 prints requests/s, p50, p99 and the ratios the targets of docs/performance.md are stated
-in. `--before REF` also boots the template as it was at REF (a commit, a tag) and prints
-/users/me now against then. `--smoke` runs every step for a second, to prove the harness
-works; its figures mean nothing.
+in. Its e-mail phase (bench/mail.py) runs the service's job worker against an SMTP sink
+on loopback: password resets, e-mails a second beside raw SMTP, and the time from a
+reset's answer to its e-mail's acceptance. `--before REF` also boots the template as it
+was at REF (a commit, a tag) and prints /users/me now against then. `--smoke` runs every
+step for a second, to prove the harness works; its figures mean nothing.
 """
 
 import argparse
@@ -23,8 +25,8 @@ from pathlib import Path
 import httpx
 from copier import run_copy
 
-from bench import data, load, processes
-from bench.load import Result, Target
+from bench import data, load, mail, processes
+from bench.load import Result, Target, median_result, row
 from tests.support.commands import run
 from tests.support.databases import (
     ADMIN_DATABASE_URL,
@@ -36,6 +38,7 @@ from tests.support.databases import (
 from tests.support.environment import TEMPLATE_ROOT, InstalledProject
 from tests.support.service_processes import (
     Service,
+    production_settings,
     random_secret_key,
     start_production,
     stop,
@@ -118,24 +121,6 @@ def install(destination: Path, ref: str = "HEAD", **answers: str) -> tuple[Insta
     return project, copy_seconds
 
 
-def median_result(results: list[Result]) -> Result:
-    return Result(
-        requests_per_second=statistics.median(r.requests_per_second for r in results),
-        p50_ms=statistics.median(r.p50_ms for r in results),
-        p99_ms=statistics.median(r.p99_ms for r in results),
-        requests=sum(r.requests for r in results),
-        non_2xx=sum(r.non_2xx for r in results),
-        errors=sum(r.errors for r in results),
-    )
-
-
-def row(label: str, result: Result) -> str:
-    return (
-        f"  {label:<44} {result.requests_per_second:>9.0f}/s  p50 {result.p50_ms:>7.2f} ms"
-        f"  p99 {result.p99_ms:>7.2f} ms  non-2xx {result.non_2xx}, errors {result.errors}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="every step for a second")
@@ -172,13 +157,21 @@ def run_bench(bench: Bench, arguments: argparse.Namespace, cleanup: ExitStack) -
     secret = random_secret_key()
     limits = {
         f"RATE_LIMIT_{name}": RAISED_LIMIT
-        for name in ("LOGIN", "LOGIN_ACCOUNT", "LOGOUT", "REFRESH", "SIGNUP", "PASSWORD_CHECK")
+        for name in (
+            "LOGIN",
+            "LOGIN_ACCOUNT",
+            "LOGOUT",
+            "REFRESH",
+            "SIGNUP",
+            "PASSWORD_CHECK",
+            "EMAIL_REQUEST",
+            "EMAIL_PER_ACCOUNT",
+        )
     }
     # Named for both: the raw app checks the same issuer and audience.
     identity = {"JWT_ISSUER": "bench-service", "JWT_AUDIENCE": "bench-service:production"}
-    ours = start_production(
-        project, bench.folder / "ours.log", database, secret, **limits, **identity
-    )
+    overrides = {**limits, **identity}
+    ours = start_production(project, bench.folder / "ours.log", database, secret, **overrides)
     cleanup.callback(stop, ours.process)
     wait_until_live(ours)
     data.add_users(database, USERS, "bench-", hashed)
@@ -271,6 +264,11 @@ def run_bench(bench: Bench, arguments: argparse.Namespace, cleanup: ExitStack) -
     quiet, busy, logins = during_logins(bench, ours, me, login)
 
     say()
+    # The job worker gets the service's own settings; the phase points its SMTP at a sink.
+    service_settings = production_settings(database, secret, **overrides)
+    mailing = mail.measure(bench, project, ours, service_settings, USERS)
+
+    say()
     say(f"Big tables ({arguments.big:,} more users and refresh tokens, bulk-loaded)")
     loaded = time.monotonic()
     data.add_users(database, arguments.big, "bulk-", hashed)
@@ -346,6 +344,12 @@ def run_bench(bench: Bench, arguments: argparse.Namespace, cleanup: ExitStack) -
         2,
     )
     check("worker memory, after the run / after warm-up", rss_end / rss_warm, "<=", 1.25)
+    check(
+        "reset e-mail p99 s, 202 to SMTP, bursts (absolute)",
+        mail.percentile(mailing.burst_delays, 99),
+        "<=",
+        mail.GOAL_P99_SECONDS,
+    )
     non_2xx = sum(result.non_2xx + result.errors for result in bench.results)
     check("answers that were not 2xx, or failed", non_2xx, "<=", 0)
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 
 from bench import load
-from bench.load import Target
-from bench.run import RAISED_LIMIT, Bench, install, median_result, row
+from bench.load import Target, median_result, row
+from bench.run import RAISED_LIMIT, Bench, install
 from tests.support.databases import create_database, drop_database
 from tests.support.environment import InstalledProject
 from tests.support.otlp import otlp_receiver

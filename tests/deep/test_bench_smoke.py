@@ -19,13 +19,21 @@ def test_the_bench_runs_end_to_end_in_smoke_mode(uv_cache_dir: Path) -> None:
     # --before HEAD: the comparison with an earlier render runs too (HEAD against itself).
     command = [sys.executable, "-m", "bench.run", "--smoke", "--before", "HEAD"]
     result = run(command, cwd=TEMPLATE_ROOT, env=env)
-    for section in ("Small tables", "Big tables", "Memory of the worker", "Targets"):
+    for section in ("Small tables", "E-mail", "Big tables", "Memory of the worker", "Targets"):
         assert section in result.stdout, result.stdout
     for line in (
         "GET /users/me, baseline without a log",
         "GET /health/live, baseline without a log",
         "POST /auth/refresh, 32 connections, baseline without a log",
         "GET /users/me, now and at HEAD",
+        # The e-mail phase: a worker sent through the sink, beside raw SMTP, and each
+        # e-mail's delay was measured.
+        "POST /auth/password-reset, 32 connections",
+        "e-mails/s, one worker",
+        "e-mails/s, as many straight by aiosmtplib",
+        "202 to acceptance, bursts of 32",
+        "202 to acceptance, 32 connections nonstop",
+        "reset e-mail p99 s, 202 to SMTP, bursts (absolute)",
     ):
         assert line in result.stdout, result.stdout
 
