@@ -156,7 +156,7 @@ def reader(
         # e-mail backend); here it is read from that server's log.
         "'<paste the verification link here>'": (
             f"\"$(grep -ho 'http://[^ \"<]*#token=[A-Za-z0-9_-]*' {tmp_path}/server-*.log"
-            " | tail -n 1)\""
+            ' | tail -n 1)"'
         ),
     }
     shell = Reader(home, env, substitutions)
