@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 BENCH = Path(__file__).resolve().parent
 RESET = "/api/v1/auth/password-reset"
 CONNECTIONS = 32
-# The goal for the 99th percentile from a reset's commit to the SMTP acceptance of
+# The goal for the 99th percentile from a reset's commit to the SMTP acceptance of
 # its e-mail: an absolute figure, not a ratio.
 GOAL_P99_SECONDS = 2.0
 # E-mails not accepted this long after the last was due are a failure, not a figure.
