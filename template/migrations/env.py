@@ -8,7 +8,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-import app.models  # noqa: F401 - registers every model's table (app/models/__init__.py lists them)
+import app.models  # noqa: F401 - registers every model's table (app/models/__init__.py)
 from app.core.config import get_settings, normalize_database_url
 from app.db.base import Base
 from app.db.migrate import include_name

@@ -17,6 +17,7 @@ from sqlalchemy import text
 
 from app.core.config import Settings
 from app.core.context import request_id_var
+from app.core.exceptions import DatabaseUnavailable
 from app.db.session import Database
 from app.jobs.outbox import Outbox
 from app.jobs.queue import (
@@ -87,6 +88,21 @@ async def test_a_rolled_back_unit_of_work_leaves_no_job(committed: Database) -> 
 
     with pytest.raises(RuntimeError, match="fails after enqueueing"):
         await fails_after_enqueueing()
+    assert await queued(committed) == []
+
+
+async def test_a_connection_lost_while_enqueueing_is_database_unavailable(
+    committed: Database,
+) -> None:
+    """The job is written by asyncpg itself, past SQLAlchemy's translation of errors: a
+    connection lost there still ends the unit of work as DatabaseUnavailable (a 503),
+    never a 500, and leaves no job."""
+    with pytest.raises(DatabaseUnavailable):
+        async with committed.unit_of_work() as session:
+            pid = await session.scalar(text("SELECT pg_backend_pid()"))
+            async with committed.engine.connect() as other:
+                await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            await Outbox(session).add(SEND_EMAIL, EMAIL)
     assert await queued(committed) == []
 
 

@@ -218,6 +218,14 @@ def test_a_redis_outage_is_503_on_limited_routes_only(
                     "POST /api/v1/users",
                     "PUT /api/v1/users/me/password",
                     "PUT /api/v1/users/me/email",
+                    "POST /api/v1/auth/password-reset",
+                    "POST /api/v1/auth/password-reset/confirm",
+                    "POST /api/v1/auth/verify-email",
+                    "POST /api/v1/auth/verify-email/resend",
+                    "POST /api/v1/auth/email-change/confirm",
+                    "GET /api/v1/users/me/sessions",
+                    "DELETE /api/v1/users/me/sessions/{session_id}",
+                    "DELETE /api/v1/users/me/sessions",
                 }
                 relay.cut()
                 time.sleep(READINESS_MAX_AGE_SECONDS)  # an answer from before the cut expires

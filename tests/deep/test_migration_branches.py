@@ -84,19 +84,24 @@ def test_the_teams_revisions_survive_an_update_from_the_newest_release(
     try:
         on_existing = {"DATABASE_URL": database_url(existing)}
         on_fresh = {"DATABASE_URL": database_url(fresh)}
-        # The team's table, and the revision `make migration` writes for it.
+        # The team's table, and the revision `make migration` writes for it. A release
+        # whose app/models/__init__.py does not import every module of its folder itself
+        # (0.7.0 and before) told the team to list the model there.
         shutil.copy2(NOTE_MODEL, path / "app/models/note.py")
         models = path / "app/models/__init__.py"
-        replace_once(
-            models,
-            "from app.models.refresh_token import RefreshToken\n",
-            "from app.models.note import Note\nfrom app.models.refresh_token import RefreshToken\n",
-        )
-        replace_once(
-            models,
-            '__all__ = ["RefreshToken", "User"]',
-            '__all__ = ["Note", "RefreshToken", "User"]',
-        )
+        listed_by_hand = "iter_modules" not in models.read_text()
+        if listed_by_hand:
+            replace_once(
+                models,
+                "from app.models.refresh_token import RefreshToken\n",
+                "from app.models.note import Note\n"
+                "from app.models.refresh_token import RefreshToken\n",
+            )
+            replace_once(
+                models,
+                '__all__ = ["RefreshToken", "User"]',
+                '__all__ = ["Note", "RefreshToken", "User"]',
+            )
         project.run("make", "migrate", **on_existing)
         project.run("make", "migration", "message=notes", **on_existing)
         project.run("make", "migrate", **on_existing)
@@ -107,6 +112,11 @@ def test_the_teams_revisions_survive_an_update_from_the_newest_release(
         copy_template_files(repo)
         release(repo, following)
         update(path, uv_cache_dir)
+        if listed_by_hand:
+            # The one conflict of that crossing, resolved as CHANGELOG.md says: the
+            # template's file, which finds the team's model by itself.
+            assert conflicts(path) == ["app/models/__init__.py"]
+            shutil.copy2(TEMPLATE_ROOT / "template/app/models/__init__.py", models)
         assert conflicts(path) == []
         assert recorded_answers(path)["_commit"] == following
         project.run("uv", "sync", "--locked")

@@ -51,17 +51,8 @@ def check_migrations(project: InstalledProject, database: str) -> None:
 
 def make_user_edits(project: Path) -> None:
     """What a team does after copying: a feature across every layer, a setting, the README."""
+    # The team's model is a module of app/models/, which imports every module itself.
     shutil.copytree(USER_EDITS, project, dirs_exist_ok=True)
-    replace_once(
-        project / "app/models/__init__.py",
-        "from app.models.refresh_token import RefreshToken\n",
-        "from app.models.note import Note\nfrom app.models.refresh_token import RefreshToken\n",
-    )
-    replace_once(
-        project / "app/models/__init__.py",
-        '__all__ = ["RefreshToken", "User"]',
-        '__all__ = ["Note", "RefreshToken", "User"]',
-    )
     router = project / "app/api/v1/router.py"
     replace_once(router, "import auth, users", "import auth, notes, users")
     replace_once(

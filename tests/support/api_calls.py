@@ -1,6 +1,7 @@
 """One valid request for every operation of the rendered API, for tests that call them all."""
 
 import secrets
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,20 @@ def call_kwargs(accounts: Accounts) -> dict[str, dict[str, Any]]:
     admin = {"Authorization": f"Bearer {accounts.admin_token}"}
     new_email = f"fault-{secrets.token_hex(4)}@example.com"
     other = accounts.other_user_id
+    # Well formed, unknown: a 400 with the database up, after the lookup that an outage fails.
+    token = {"token": secrets.token_urlsafe(32)}
     return {
+        "POST /api/v1/auth/password-reset": {"json": {"email": new_email}},
+        "POST /api/v1/auth/password-reset/confirm": {"json": token | {"password": PASSWORD}},
+        "POST /api/v1/auth/verify-email": {"json": token},
+        "POST /api/v1/auth/verify-email/resend": {"json": {"email": new_email}},
+        "POST /api/v1/auth/email-change/confirm": {"json": token},
+        "GET /api/v1/users/me/sessions": {"headers": user},
+        "DELETE /api/v1/users/me/sessions/{session_id}": {
+            "headers": user,
+            "url": f"/api/v1/users/me/sessions/{uuid.uuid4()}",
+        },
+        "DELETE /api/v1/users/me/sessions": {"headers": user},
         "POST /api/v1/auth/token": {"data": {"username": new_email, "password": PASSWORD}},
         "POST /api/v1/auth/refresh": {"json": {"refresh_token": accounts.refresh_token}},
         "POST /api/v1/auth/logout": {"json": {"refresh_token": accounts.refresh_token}},

@@ -3,7 +3,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from app.models import Note
+from app.models.note import Note
 from app.repositories.repository import Repository
 
 

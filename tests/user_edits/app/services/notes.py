@@ -4,7 +4,8 @@ import uuid
 from collections.abc import Sequence
 
 from app.core.exceptions import NotFound
-from app.models import Note, User
+from app.models.note import Note
+from app.models.user import User
 from app.repositories.note import NoteRepository
 from app.schemas.note import NoteCreate
 

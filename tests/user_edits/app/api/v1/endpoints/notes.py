@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, status
 
 from app.api.dependencies import CurrentUser, SessionDep
 from app.api.problems import declared_problems
-from app.models import Note
+from app.models.note import Note
 from app.repositories.note import NoteRepository
 from app.schemas.note import NoteCreate, NoteRead
 from app.services.notes import NoteService
