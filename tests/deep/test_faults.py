@@ -80,6 +80,10 @@ def serve(project: InstalledProject, tmp_path: Any, database: str, **settings: s
         RATE_LIMIT_SIGNUP=RAISED_LIMIT,
         RATE_LIMIT_REFRESH=RAISED_LIMIT,
         RATE_LIMIT_PASSWORD_CHECK=RAISED_LIMIT,
+        RATE_LIMIT_EMAIL_REQUEST=RAISED_LIMIT,
+        RATE_LIMIT_EMAIL_PER_ACCOUNT=RAISED_LIMIT,
+        RATE_LIMIT_TOKEN=RAISED_LIMIT,
+        RATE_LIMIT_SESSIONS=RAISED_LIMIT,
         **settings,
     )
     wait_until_live(service)
