@@ -19,6 +19,7 @@ from app.db.session import Database
 from app.jobs.queue import SEND_ACCOUNT_EMAIL
 from app.main import create_app
 from app.models import User
+from tests.conftest import GENEROUS_LIMIT
 from tests.factories import DEFAULT_PASSWORD
 from tests.mailbox import token_in
 from tests.relay import Relay
@@ -34,7 +35,14 @@ NEW_PASSWORD = "a new and uncommon passphrase"
 @pytest.fixture
 async def http(committed: Database, settings: Settings) -> AsyncIterator[AsyncClient]:
     """An app of EMAIL_VERIFICATION=required whose requests commit; its account removed."""
-    app = create_app(settings.model_copy(update={"email_verification": "required"}), committed)
+    # Limits no test here reaches: with the Redis store, counters outlive one test.
+    overrides = {
+        "email_verification": "required",
+        "rate_limit_email_per_account": GENEROUS_LIMIT,
+        "rate_limit_email_request": GENEROUS_LIMIT,
+        "rate_limit_token": GENEROUS_LIMIT,
+    }
+    app = create_app(settings.model_copy(update=overrides), committed)
     async with (
         app.router.lifespan_context(app),
         AsyncClient(transport=ASGITransport(app=app), base_url="http://test") as client,
@@ -42,6 +50,7 @@ async def http(committed: Database, settings: Settings) -> AsyncIterator[AsyncCl
         try:
             yield client
         finally:
+            await app.state.rate_limiter.reset()
             async with committed.unit_of_work() as session:
                 await session.execute(delete(User).where(User.email == EMAIL))
 
@@ -131,7 +140,11 @@ async def test_the_worker_survives_a_database_cut_and_resumes(
             relay.restore()
             received = (await asyncio.to_thread(sink.wait_for, 2, 60))[1]
             assert running.process.poll() is None
+            # Cut off again, SIGTERM still ends it in time (worker() allows 15 s).
+            relay.cut()
+            await asyncio.sleep(1)
             await asyncio.to_thread(stack.close)
+            assert running.process.returncode == 0, running.log.read_text()
     finally:
         stack.close()
         await relay.close()

@@ -40,6 +40,10 @@ QUEUE_POOL_MIN = 2
 QUEUE_POOL_MAX = 4
 # The pauses between attempts to reach a database that went away: 1 s, doubling, at most.
 RECONNECT_MAX_SECONDS = 30.0
+# After SIGTERM, how long the jobs in hand get to finish (an e-mail's SMTP exchange times
+# out after 10 s); past it the worker exits anyway, its jobs returned to the queue by
+# their heartbeat. A database that stopped answering would otherwise hold the exit.
+STOP_GRACE_SECONDS = 12.0
 # What a database out of reach raises, from connecting to the middle of a query.
 LOST_DATABASE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
 
@@ -60,6 +64,23 @@ class Queue:
             self.current.shutdown.set()
 
     async def run_until_stopped(self) -> None:
+        running = asyncio.create_task(self._reconnecting())
+        stopped = asyncio.create_task(self.stopping.wait())
+        await asyncio.wait({running, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if not running.done():
+            await asyncio.wait({running}, timeout=STOP_GRACE_SECONDS)
+        stopped.cancel()
+        if not running.done():
+            logger.warning(
+                "jobs still in hand %.0f s after the stop: left to their heartbeat",
+                STOP_GRACE_SECONDS,
+            )
+            running.cancel()
+            await asyncio.gather(running, return_exceptions=True)
+            return
+        running.result()  # an error of the queue's own ends the worker with it
+
+    async def _reconnecting(self) -> None:
         pause = 1.0
         while not self.stopping.is_set():
             try:
@@ -95,6 +116,9 @@ class Queue:
                 await asyncio.wait_for(pool.close(), self.settings.db_connect_timeout)
             except (*LOST_DATABASE, TimeoutError):
                 pool.terminate()
+            except asyncio.CancelledError:
+                pool.terminate()
+                raise
 
 
 async def run(settings: Settings) -> None:
