@@ -97,12 +97,16 @@ async def test_a_connection_lost_while_enqueueing_is_database_unavailable(
     """The job is written by asyncpg itself, past SQLAlchemy's translation of errors: a
     connection lost there still ends the unit of work as DatabaseUnavailable (a 503),
     never a 500, and leaves no job."""
-    with pytest.raises(DatabaseUnavailable):
+
+    async def enqueue_on_a_lost_connection() -> None:
         async with committed.unit_of_work() as session:
             pid = await session.scalar(text("SELECT pg_backend_pid()"))
             async with committed.engine.connect() as other:
                 await other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
             await Outbox(session).add(SEND_EMAIL, EMAIL)
+
+    with pytest.raises(DatabaseUnavailable):
+        await enqueue_on_a_lost_connection()
     assert await queued(committed) == []
 
 
