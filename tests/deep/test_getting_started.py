@@ -7,8 +7,10 @@ runs without any change here, and an entry here that no longer matches the page 
 """
 
 import re
+import shlex
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +52,9 @@ EXPECTED_OUTPUT = {
 # (deep/test_rendered_suites.py runs the other variant's).
 SUITES = {"make test", "TEST_DATABASE_URL=postgresql://postgres@localhost:5432/postgres make test"}
 
+# How long a line the page says to copy from a server's output may take to appear there.
+LOG_PATIENCE_SECONDS = 10
+
 
 @dataclass
 class Reader:
@@ -57,16 +62,19 @@ class Reader:
 
     cwd: Path
     env: dict[str, str]
-    substitutions: dict[str, str]
+    # What the page shows -> what runs here: a text, or a function that reads it at the
+    # moment of use (what the reader copies from a server's output).
+    substitutions: dict[str, str | Callable[[], str]]
     used: set[str] = field(default_factory=set)
     ran: list[str] = field(default_factory=list)
     servers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    logs: list[Path] = field(default_factory=list)
 
     def rewrite(self, line: str) -> str:
         for shown, here in self.substitutions.items():
             if shown in line:
                 self.used.add(shown)
-                line = line.replace(shown, here)
+                line = line.replace(shown, here if isinstance(here, str) else here())
         return line
 
     def shell(self, lines: list[str]) -> str:
@@ -99,8 +107,18 @@ class Reader:
                 start_new_session=True,  # stopped as a group: make, uv, the reloader, uvicorn
             )
         self.servers.append(process)
+        self.logs.append(log)
         wait_until_answering(process, address[1], log)
         self.ran.append(line)
+
+    def copy_from_server_output(self, pattern: str) -> str:
+        """The last match of `pattern` in the running server's output, as the reader would
+        copy it: waited for, since the service writes its log lines in batches."""
+        deadline = time.monotonic() + LOG_PATIENCE_SECONDS
+        while not (found := re.findall(pattern, self.logs[-1].read_text())):
+            assert time.monotonic() < deadline, f"no {pattern} in {self.logs[-1].read_text()}"
+            time.sleep(0.1)
+        return shlex.quote(found[-1])
 
 
 def segments(block: list[str]) -> Iterator[tuple[bool, list[str]]]:
@@ -152,14 +170,13 @@ def reader(
         "127.0.0.1:8000": f"127.0.0.1:{port}",
         "postgresql://postgres@localhost:5432/my_service": database_url(fresh_database),
         "postgresql://postgres@localhost:5432/postgres": ADMIN_DATABASE_URL,
-        # The reader copies the verification link from `make dev`'s output (the console
-        # e-mail backend); here it is read from that server's log.
-        "'<paste the verification link here>'": (
-            f"\"$(grep -ho 'http://[^ \"<]*#token=[A-Za-z0-9_-]*' {tmp_path}/server-*.log"
-            ' | tail -n 1)"'
-        ),
     }
     shell = Reader(home, env, substitutions)
+    # The reader copies the verification link from `make dev`'s output (the console
+    # e-mail backend); here it is read from that server's log.
+    shell.substitutions["'<paste the verification link here>'"] = lambda: (
+        shell.copy_from_server_output(r"http://[^\s\"<]*#token=[\w-]+")
+    )
     try:
         yield shell
     finally:
