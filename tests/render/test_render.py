@@ -7,6 +7,7 @@ import re
 import sys
 import tomllib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -277,10 +278,15 @@ def test_env_file_is_ignored_and_holds_a_fresh_secret(
 
 
 def test_two_renders_with_the_same_answers_differ_only_in_the_secret(
-    render: Render, copier: CopierFixture, tmp_path: Path
+    copier: CopierFixture, tmp_path: Path
 ) -> None:
-    first = render()
-    second = copier.copy(tmp_path / "service").path
+    # uv.lock is resolved at render time against the live index, which may publish a
+    # release between two renders: both resolve here against the index as of yesterday.
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    # (copier.setenv: copier's tasks read plumbum's copy of the environment.)
+    copier.setenv("UV_EXCLUDE_NEWER", (midnight - timedelta(days=1)).isoformat())
+    first = copier.copy(tmp_path / "first").path
+    second = copier.copy(tmp_path / "second").path
     # Nothing random or time-based in any other file, so updates never churn.
     assert differences(first, second) == []
     env_lines = [(project / ".env").read_text().splitlines() for project in (first, second)]
