@@ -12,7 +12,9 @@ from tests.support.variants import DEEP_VARIANTS
 
 pytestmark = pytest.mark.deep
 every_variant = pytest.mark.parametrize("variant", DEEP_VARIANTS)
-# The default variant's suites run in deep/test_getting_started.py, as its page shows them.
+# Each variant's suite on PostgreSQL runs once, where a reader or a CI job runs it: the
+# default variant's in deep/test_getting_started.py, as its page shows them, the other's in
+# deep/test_ci_jobs.py, as its rendered CI job runs it. Here: the other variant on SQLite.
 other_variants = pytest.mark.parametrize(
     "variant", [name for name in DEEP_VARIANTS if name != "default"]
 )
@@ -28,14 +30,6 @@ def test_mypy(variant: str, installed_project: Install) -> None:
 @other_variants
 def test_suite_on_sqlite(variant: str, installed_project: Install) -> None:
     installed_project(variant).run("uv", "run", "pytest")
-
-
-@other_variants
-def test_suite_on_postgresql(variant: str, installed_project: Install) -> None:
-    # The rendered suite creates and drops its own database through this admin URL.
-    installed_project(variant).run(
-        "uv", "run", "pytest", TEST_DATABASE_URL=ADMIN_DATABASE_URL, TEST_REDIS_URL=REDIS_URL
-    )
 
 
 # Fixed in CI, so that a failure there can be replayed; `make contract` draws a new one.

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.commands import run
-from tests.support.databases import ADMIN_DATABASE_URL, REDIS_URL, database_url
+from tests.support.databases import REDIS_URL, database_url
 from tests.support.environment import TEMPLATE_ROOT, InstalledProject
 from tests.support.git_releases import (
     V2,
@@ -32,7 +32,13 @@ DELETED_BY_USER = ".github/dependabot.yml"
 
 
 def check_like_ci(project: InstalledProject, **services: str) -> None:
-    """What the rendered CI runs, through its Makefile: conflicts, lint, types, the suite."""
+    """What the rendered CI runs, through its Makefile: conflicts, lint, types, the suite.
+
+    The suite runs on SQLite, `make test` as a team runs it: what an update could break is
+    in the merged files, which lint, types and every test reach on either database, and
+    each variant's suite on PostgreSQL runs elsewhere (deep/test_getting_started.py,
+    deep/test_ci_jobs.py). The migrations job runs on PostgreSQL (check_migrations).
+    """
     project.run("uv", "sync", "--locked")
     git("add", "-A", cwd=project.path)  # staged, as before a commit: the hooks see new files
     project.run("make", "check", **services)
@@ -153,7 +159,7 @@ def test_an_update_applies_the_template_change_and_keeps_every_user_edit(
     assert "LOG_FORMAT" not in (project / ".env").read_text()  # and the file is unchanged
 
     installed = InstalledProject(project, uv_cache_dir)
-    check_like_ci(installed, TEST_DATABASE_URL=ADMIN_DATABASE_URL)
+    check_like_ci(installed)
     check_migrations(installed, fresh_database)
 
 
@@ -210,8 +216,4 @@ def test_new_answers_on_update_switch_the_variant(project: Path, uv_cache_dir: P
     assert (project / "tests/test_rate_limit_redis.py").exists()
     assert not (project / ".github").exists()
     assert "redis:" in (project / "docker-compose.yml").read_text()
-    check_like_ci(
-        InstalledProject(project, uv_cache_dir),
-        TEST_DATABASE_URL=ADMIN_DATABASE_URL,
-        TEST_REDIS_URL=REDIS_URL,
-    )
+    check_like_ci(InstalledProject(project, uv_cache_dir), TEST_REDIS_URL=REDIS_URL)

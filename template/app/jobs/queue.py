@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 from pgqueuer.domain.settings import db_settings
 from pydantic import BaseModel, ConfigDict
@@ -40,6 +40,7 @@ class EmailJob(BaseModel):
 
 # What a token sent by e-mail may do (app/services/accounts.py).
 Purpose = Literal["password-reset", "verify-email", "email-change"]
+EVERY_PURPOSE: tuple[Purpose, ...] = get_args(Purpose)
 
 
 class AccountEmail(BaseModel):

@@ -15,12 +15,19 @@ from app.core.config import Settings
 from app.core.exceptions import InvalidToken
 from app.core.security import account_token_digest, hash_password, new_account_token
 from app.jobs.outbox import Outbox
-from app.jobs.queue import SEND_ACCOUNT_EMAIL, SEND_EMAIL, AccountEmail, EmailJob, Purpose
+from app.jobs.queue import (
+    EVERY_PURPOSE,
+    SEND_ACCOUNT_EMAIL,
+    SEND_EMAIL,
+    AccountEmail,
+    EmailJob,
+    Purpose,
+)
 from app.models import User
 from app.repositories.account_token import AccountTokenRepository
 from app.repositories.refresh_token import RefreshTokenRepository
 from app.repositories.user import UserRepository
-from app.services.users import EVERY_PURPOSE, store_with_email
+from app.services.users import store_with_email
 
 logger = logging.getLogger(__name__)
 

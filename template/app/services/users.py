@@ -8,7 +8,7 @@ from app.core.config import Settings
 from app.core.exceptions import Conflict, Forbidden, NotFound
 from app.core.security import hash_password, verify_password
 from app.jobs.outbox import Outbox
-from app.jobs.queue import SEND_ACCOUNT_EMAIL, SEND_EMAIL, AccountEmail, EmailJob, Purpose
+from app.jobs.queue import EVERY_PURPOSE, SEND_ACCOUNT_EMAIL, SEND_EMAIL, AccountEmail, EmailJob
 from app.models import User
 from app.repositories.account import Account
 from app.repositories.account_token import AccountTokenRepository
@@ -21,7 +21,6 @@ from app.services.auth import lock_current
 EMAIL_TAKEN = "A user with this e-mail address already exists."
 WRONG_PASSWORD = "The current password is incorrect."  # noqa: S105 - a message
 NO_SUCH_USER = "No user with this id."
-EVERY_PURPOSE: tuple[Purpose, ...] = ("password-reset", "verify-email", "email-change")
 LAST_SUPERUSER = "The last active superuser cannot be removed, demoted or deactivated."
 
 
