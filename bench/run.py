@@ -8,7 +8,8 @@ prints requests/s, p50, p99 and the ratios the targets of docs/performance.md ar
 in. Its e-mail phase (bench/mail.py) runs the service's job worker against an SMTP sink
 on loopback: password resets, e-mails a second beside raw SMTP, and the time from a
 reset's answer to its e-mail's acceptance. `--before REF` also boots the template as it
-was at REF (a commit, a tag) and prints /users/me now against then. `--smoke` runs every
+was at REF (a commit, a tag) and prints /users/me now against then, each on a fresh
+database with one user. `--smoke` runs every
 step for a second, to prove the harness works; its figures mean nothing.
 """
 
@@ -245,21 +246,29 @@ def run_bench(bench: Bench, arguments: argparse.Namespace, cleanup: ExitStack) -
         32,
     )
     if arguments.before:
-        before, me_before = start_before(bench, arguments.before, secret, limits, cleanup)
-        if not arguments.smoke:  # warm-up, as for the others
-            load.run(before.url, me_before, connections=8, seconds=2, folder=bench.folder, name="w")
-        # Two services of nearly the same speed: the host's drift is as large as what is
-        # measured, so this comparison takes three times the rounds, each a third as long.
-        now_and_then = compare(
-            bench,
-            f"GET /users/me, now and at {arguments.before}",
-            ours,
-            before,
-            me,
-            32,
-            me_before,
-            finer=3,
-        )
+        # Now and then on equal terms: each on a fresh database with its one user signed up
+        # through its API (ours above has a thousand users and the refresh rounds' tokens).
+        # Both stop after it: their pools would count against PostgreSQL's max_connections
+        # (100 by default) beside the others'.
+        before_project, _ = install(bench.folder / "before", ref=arguments.before)
+        warm_up = not arguments.smoke
+        with ExitStack() as pair:
+            now, me_now = start_fresh(bench, project, "now", secret, limits, pair, warm_up)
+            before, me_before = start_fresh(
+                bench, before_project, "before", secret, limits, pair, warm_up
+            )
+            # Two services of nearly the same speed: the host's drift is as large as what is
+            # measured, so this comparison takes three times the rounds, each a third as long.
+            now_and_then = compare(
+                bench,
+                f"GET /users/me, now and at {arguments.before}",
+                now,
+                before,
+                me_now,
+                32,
+                me_before,
+                finer=3,
+            )
     small = solo_figures(bench, ours, me, login, admin_list, database, "small")
     quiet, busy, logins = during_logins(bench, ours, me, login)
 
@@ -398,28 +407,36 @@ def compare(
     return rate, tail
 
 
-def start_before(
-    bench: Bench, ref: str, secret: str, limits: dict[str, str], cleanup: ExitStack
+def start_fresh(
+    bench: Bench,
+    project: InstalledProject,
+    name: str,
+    secret: str,
+    limits: dict[str, str],
+    cleanup: ExitStack,
+    warm_up: bool,
 ) -> tuple[Service, Target]:
-    """The template at `ref`, rendered, deployed on a database of its own, with one user
-    signed up and logged in through its API; and that user's /users/me."""
-    project, _ = install(bench.folder / "before", ref=ref)
+    """`project` deployed on a database of its own, with one user signed up and logged in
+    through its API (and warmed up, as the others); and that user's /users/me."""
     database = create_database()
     cleanup.callback(drop_database, database)
-    before = start_production(project, bench.folder / "before.log", database, secret, **limits)
-    cleanup.callback(stop, before.process)
-    wait_until_live(before)
-    user = {"username": "before@example.com", "password": data.PASSWORD}
+    service = start_production(project, bench.folder / f"{name}.log", database, secret, **limits)
+    cleanup.callback(stop, service.process)
+    wait_until_live(service)
+    user = {"username": f"{name}@example.com", "password": data.PASSWORD}
     signup = httpx.post(
-        f"{before.url}/api/v1/users",
+        f"{service.url}/api/v1/users",
         json={"email": user["username"], "password": user["password"]},
         timeout=30,
     )
     signup.raise_for_status()
-    login = httpx.post(f"{before.url}/api/v1/auth/token", data=user, timeout=30)
+    login = httpx.post(f"{service.url}/api/v1/auth/token", data=user, timeout=30)
     login.raise_for_status()
     token = login.json()["access_token"]
-    return before, Target("/api/v1/users/me", headers=(("Authorization", f"Bearer {token}"),))
+    me = Target("/api/v1/users/me", headers=(("Authorization", f"Bearer {token}"),))
+    if warm_up:
+        load.run(service.url, me, connections=8, seconds=2, folder=bench.folder, name=f"w-{name}")
+    return service, me
 
 
 def solo_figures(

@@ -16,7 +16,7 @@ class AccountToken(UUIDPrimaryKey, Base):
     __table_args__ = (Index("ix_account_token_user_id_purpose", "user_id", "purpose"),)
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
-    # What the token may do (app/services/account_tokens.py): a token of one purpose is no
+    # What the token may do (app/services/accounts.py): a token of one purpose is no
     # token of another.
     purpose: Mapped[str] = mapped_column(String(20))
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
