@@ -46,7 +46,9 @@ trap 'kill -TERM "$server" 2>/dev/null' TERM
 trap ':' INT
 while :; do
     status=0
-    wait "$server" || status=$?
+    # 2>/dev/null: the shell's own "Terminated" notice of a job killed by a signal is no
+    # log line (every line the service writes is JSON).
+    wait "$server" 2>/dev/null || status=$?
     kill -0 "$server" 2>/dev/null || break  # a trapped signal interrupts wait; loop on
 done
 case $status in

@@ -29,10 +29,11 @@ PAGE = TEMPLATE_ROOT / "docs/getting-started.md"
 # Commands shown but not run here, with the reason.
 NOT_RUN = {
     "pip install uv": "installs into the machine's Python; this run already has uv",
-    "docker compose up --build": "no Docker engine here; deep/test_container_start.py runs "
-    "the image's start command and render/test_container_files.py checks the compose file",
+    "docker compose up --build": "compose needs a bridge network, which the tests never "
+    "create here; deep/test_image.py builds and runs the image on the host's network and "
+    "render/test_container_files.py checks the compose file",
     "OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4318 docker compose --profile tracing up "
-    "--build": "no Docker engine here; deep/test_tracing_export.py exports to a collector",
+    "--build": "compose needs a bridge network; deep/test_tracing_export.py exports to a collector",
 }
 
 # Commands that serve until stopped: started in the background, waited for at the address

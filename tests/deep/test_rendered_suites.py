@@ -1,4 +1,4 @@
-"""Install rendered variants and run their type check, test suites and migrations."""
+"""Install rendered variants and run their type check, contract test and migrations."""
 
 import re
 from collections.abc import Callable
@@ -12,12 +12,11 @@ from tests.support.variants import DEEP_VARIANTS
 
 pytestmark = pytest.mark.deep
 every_variant = pytest.mark.parametrize("variant", DEEP_VARIANTS)
-# Each variant's suite on PostgreSQL runs once, where a reader or a CI job runs it: the
-# default variant's in deep/test_getting_started.py, as its page shows them, the other's in
-# deep/test_ci_jobs.py, as its rendered CI job runs it. Here: the other variant on SQLite.
-other_variants = pytest.mark.parametrize(
-    "variant", [name for name in DEEP_VARIANTS if name != "default"]
-)
+# The suites run elsewhere, each once, where a reader or a CI job runs them: the default
+# variant's on SQLite and PostgreSQL in deep/test_getting_started.py, as its page shows
+# them; the other variant's on PostgreSQL in deep/test_ci_jobs.py, as its rendered CI job
+# runs it. The Redis store on SQLite (development with Redis) runs in
+# deep/test_updated_projects.py, whose project switches to it.
 
 Install = Callable[[str], InstalledProject]
 
@@ -25,11 +24,6 @@ Install = Callable[[str], InstalledProject]
 @every_variant
 def test_mypy(variant: str, installed_project: Install) -> None:
     installed_project(variant).run("uv", "run", "mypy")
-
-
-@other_variants
-def test_suite_on_sqlite(variant: str, installed_project: Install) -> None:
-    installed_project(variant).run("uv", "run", "pytest")
 
 
 # Fixed in CI, so that a failure there can be replayed; `make contract` draws a new one.
