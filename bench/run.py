@@ -9,8 +9,8 @@ in. Its e-mail phase (bench/mail.py) runs the service's job worker against an SM
 on loopback: password resets, e-mails a second beside raw SMTP, and the time from a
 reset's answer to its e-mail's acceptance. `--before REF` also boots the template as it
 was at REF (a commit, a tag) and prints /users/me now against then, each on a fresh
-database with one user. `--smoke` runs every
-step for a second, to prove the harness works; its figures mean nothing.
+database with one user. `--smoke` runs every step for a second, to prove the harness
+works; its figures mean nothing.
 """
 
 import argparse

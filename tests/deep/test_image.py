@@ -8,22 +8,23 @@ Prints, per variant: build time, image size, seconds to healthy, seconds to stop
 
 import json
 import re
-import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.support.container_engine import Engine, engine, make_base_images
-from tests.support.databases import REDIS_URL, database_url
+from tests.support.databases import REDIS_URL, psql
 from tests.support.service_processes import (
     METRICS_TOKEN,
+    check_worker_probe,
     free_port,
     production_settings,
     random_secret_key,
+    wait_until_answering,
 )
 from tests.support.variants import DEEP_VARIANTS, Render, compose_services
 
@@ -38,8 +39,7 @@ HARDENED = (
     "--cap-drop=ALL",
     "--security-opt=no-new-privileges",
 )
-# The service answers within seconds of its start; the HEALTHCHECK must say so soon after.
-SECONDS_TO_LIVE = 30
+# The HEALTHCHECK must say healthy within seconds of the service answering.
 HEALTHY_AFTER_LIVE = 8
 # Logins in flight when `docker stop` comes (each hashes for a quarter of a second).
 LOGINS_IN_FLIGHT = 6
@@ -66,18 +66,6 @@ def built_image(containers: Engine, project: Path, tag: str) -> tuple[float, flo
     return seconds, size / 1e6, build.stdout
 
 
-def wait_for(
-    check: Callable[[], bool], what: str, seconds: float, logs: Callable[[], str]
-) -> float:
-    """Seconds until `check()` is true; fails with the container's log after `seconds`."""
-    started = time.monotonic()
-    while not check():
-        if time.monotonic() - started > seconds:
-            pytest.fail(f"not within {seconds} s: {what}\n{logs()}")
-        time.sleep(0.2)
-    return time.monotonic() - started
-
-
 def stop_timeouts(project: Path) -> tuple[int, int, int]:
     """start.sh's drain, and how long the docs' `docker run` and compose let it take."""
     drain = re.search(
@@ -91,14 +79,7 @@ def stop_timeouts(project: Path) -> tuple[int, int, int]:
     return int(drain[1]), int(docs[1]), int(grace.removesuffix("s"))
 
 
-def answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def json_lines(text: str) -> list[str]:
+def not_json(text: str) -> list[str]:
     """The lines of a log that are not JSON objects (there must be none)."""
     wrong = []
     for line in text.splitlines():
@@ -112,7 +93,7 @@ def json_lines(text: str) -> list[str]:
 
 @pytest.mark.parametrize("variant", DEEP_VARIANTS)
 def test_the_image_builds_serves_and_stops_as_deployed(
-    variant: str, render: Render, containers: Engine, fresh_database: str
+    variant: str, render: Render, containers: Engine, fresh_database: str, tmp_path: Path
 ) -> None:
     project = render(**DEEP_VARIANTS[variant])
     tag = f"template-test/{variant}:latest"
@@ -136,11 +117,11 @@ def test_the_image_builds_serves_and_stops_as_deployed(
     if redis:
         settings["REDIS_URL"] = REDIS_URL
     environment = [f"--env={name}={value}" for name, value in settings.items()]
-    api = f"api-{variant}"
+    api, worker = f"api-{variant}", f"worker-{variant}"
+    api_log, worker_log = tmp_path / "api.log", tmp_path / "worker.log"
     started = time.monotonic()
-    containers.docker(
-        "run",
-        "--detach",
+    serving = containers.start(
+        api_log,
         f"--name={api}",
         f"--stop-timeout={stop_timeout}",
         *HARDENED,
@@ -150,38 +131,21 @@ def test_the_image_builds_serves_and_stops_as_deployed(
     )
     try:
         url = f"http://127.0.0.1:{port}"
-
-        def logs() -> str:
-            return containers.docker("logs", api, check=False).stdout
-
-        live = wait_for(
-            lambda: answers(f"{url}/health/live"), "/health/live", SECONDS_TO_LIVE, logs
-        )
+        wait_until_answering(serving, f"{url}/health/live", api_log)
         live_at = time.monotonic()
-
-        def healthy() -> bool:
-            state = containers.inspect(api)["State"]
-            assert isinstance(state, dict)
-            return state.get("Health", {}).get("Status") == "healthy"
-
-        wait_for(healthy, "the HEALTHCHECK's healthy", HEALTHY_AFTER_LIVE, logs)
+        live = live_at - started
+        while containers.health(api) != "healthy":
+            late = time.monotonic() - live_at > HEALTHY_AFTER_LIVE
+            assert not late, (
+                f"not healthy {HEALTHY_AFTER_LIVE} s after live:\n{api_log.read_text()}"
+            )
+            time.sleep(0.2)
         to_healthy = time.monotonic() - started
         healthy_after_live = time.monotonic() - live_at
 
         # Not root, and the migrations ran (scripts/start.sh) before the server answered.
         assert containers.docker("exec", api, "id", "-u").stdout.strip() == "10001"
-        version = subprocess.run(
-            [
-                "psql",
-                database_url(fresh_database),
-                "-Atc",
-                "SELECT version_num FROM alembic_version",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        assert version.stdout.strip(), "no migration applied"
+        assert psql("SELECT version_num FROM alembic_version", fresh_database).strip()
         with httpx.Client(base_url=url, timeout=10) as client:
             ready = {"status": "ok", "database": "ok"} | ({"redis": "ok"} if redis else {})
             assert client.get("/health").json() == ready
@@ -198,11 +162,9 @@ def test_the_image_builds_serves_and_stops_as_deployed(
             metrics = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
             assert metrics.status_code == 200
 
-        # The worker: the same image, its other command.
-        worker = f"worker-{variant}"
-        containers.docker(
-            "run",
-            "--detach",
+        # The worker: the same image, its other command; its probes answer as deployed.
+        working = containers.start(
+            worker_log,
             f"--name={worker}",
             f"--stop-timeout={stop_timeout}",
             *HARDENED,
@@ -214,18 +176,7 @@ def test_the_image_builds_serves_and_stops_as_deployed(
             "-m",
             "app.worker",
         )
-
-        def worker_logs() -> str:
-            return containers.docker("logs", worker, check=False).stdout
-
-        def queue_read() -> bool:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{worker_port}/health", timeout=2)
-            except httpx.TransportError:
-                return False
-            return health.status_code == 200 and health.json().get("queue") == "reachable"
-
-        wait_for(queue_read, "the worker reading the queue", SECONDS_TO_LIVE, worker_logs)
+        check_worker_probe(working, f"http://127.0.0.1:{worker_port}", "/health", worker_log)
 
         # Stop both with logins in flight: each answers, and each container exits 0 in time.
         answered: list[int] = []
@@ -244,16 +195,14 @@ def test_the_image_builds_serves_and_stops_as_deployed(
         stop_seconds = time.monotonic() - stopping
         for caller in callers:
             caller.join(timeout=30)
-        assert answered == [200] * LOGINS_IN_FLIGHT, (answered, logs())
-        for name, log in ((api, logs()), (worker, worker_logs())):
-            state = containers.inspect(name)["State"]
-            assert isinstance(state, dict)
-            assert state["ExitCode"] == 0, log
+        assert answered == [200] * LOGINS_IN_FLIGHT, (answered, api_log.read_text())
+        for process, log in ((serving, api_log), (working, worker_log)):
+            assert process.wait(timeout=30) == 0, log.read_text()
             # Every line JSON, the migration's and the stop's included.
-            assert json_lines(log) == [], log
+            assert not_json(log.read_text()) == [], log.read_text()
         assert stop_seconds < drain, stop_seconds
     finally:
-        containers.docker("rm", "--force", api, f"worker-{variant}", check=False)
+        containers.docker("rm", "--force", api, worker, check=False)
     print(
         f"{variant}: built in {build_seconds:.1f} s, {megabytes:.0f} MB; /health/live after "
         f"{live:.1f} s, healthy after {to_healthy:.1f} s ({healthy_after_live:.1f} s after "

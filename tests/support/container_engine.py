@@ -10,7 +10,6 @@ built as it is.
 
 import contextlib
 import fcntl
-import json
 import os
 import re
 import shutil
@@ -62,7 +61,6 @@ class Engine:
     """A running dockerd, reached through its own socket."""
 
     socket: Path
-    log: Path
 
     def env(self) -> dict[str, str]:
         return {**os.environ, "DOCKER_HOST": f"unix://{self.socket}", "DOCKER_BUILDKIT": "1"}
@@ -74,12 +72,24 @@ class Engine:
             [DOCKER, *arguments], cwd=Path("/"), env=self.env(), timeout=timeout, check=check
         )
 
+    def start(self, log: Path, *arguments: str) -> subprocess.Popen[bytes]:
+        """`docker run ARGUMENTS` attached, its output to `log`: the process lives as long
+        as the container and exits with its status, as a service process would."""
+        with log.open("wb") as output:
+            return subprocess.Popen(
+                [DOCKER, "run", *arguments],
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+            )
+
     def has_image(self, name: str) -> bool:
         return self.docker("image", "inspect", name, check=False).returncode == 0
 
-    def inspect(self, container: str) -> dict[str, object]:
-        found: list[dict[str, object]] = json.loads(self.docker("inspect", container).stdout)
-        return found[0]
+    def health(self, container: str) -> str:
+        """What the image's HEALTHCHECK last said: starting, healthy or unhealthy."""
+        return self.docker("inspect", "--format={{.State.Health.Status}}", container).stdout.strip()
 
 
 @contextlib.contextmanager
@@ -109,7 +119,7 @@ def engine(log: Path) -> Iterator[Engine]:
             daemon = subprocess.Popen(
                 command, stdout=output, stderr=subprocess.STDOUT, start_new_session=True
             )
-        running = Engine(socket, log)
+        running = Engine(socket)
         try:
             deadline = time.monotonic() + SECONDS_TO_START
             while running.docker("version", check=False, timeout=10).returncode != 0:
