@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from plumbum import local
 from pytest_copier.plugin import CopierFixture
 
 from tests.support.databases import ADMIN_DATABASE_URL, REDIS_URL, create_database, drop_database
-from tests.support.environment import TEMPLATE_FILES, InstalledProject
+from tests.support.environment import OFFLINE_LOCK, TEMPLATE_FILES, InstalledProject
 from tests.support.git_releases import V1, copy_and_commit, copy_template_files, git, release
 from tests.support.variants import DEEP_VARIANTS, Render
 
@@ -78,6 +79,27 @@ def uv_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cache = tmp_path_factory.getbasetemp().parent / "uv-cache"
     cache.mkdir(parents=True, exist_ok=True)
     return cache
+
+
+@pytest.fixture(scope="session", autouse=True)
+def locks_from_the_cache(
+    session_copier: CopierFixture,
+    tmp_path_factory: pytest.TempPathFactory,
+    uv_cache_dir: Path,
+    sessionpatch: pytest.MonkeyPatch,
+) -> None:
+    """Every render of the run shares one uv cache and, after the first, locks from it.
+
+    The first render is the variant that asks for every optional package, locked online;
+    copier's tasks then run with OFFLINE_LOCK. Only plumbum's environment, which copier's
+    tasks read, gets it: installs (`uv sync`) run in subprocesses of os.environ, online.
+    """
+    sessionpatch.setitem(local.env, "UV_CACHE_DIR", str(uv_cache_dir))
+    folder = tmp_path_factory.mktemp("first-lock")
+    first = session_copier.copy(folder / "service", **DEEP_VARIANTS["everything"])
+    assert (first.path / "uv.lock").exists(), "the first render could not lock: offline?"
+    for name, value in OFFLINE_LOCK.items():
+        sessionpatch.setitem(local.env, name, value)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -28,6 +29,7 @@ from app.jobs.queue import (
     SEND_EMAIL,
     EmailJob,
 )
+from app.worker.runner import DEQUEUE_TIMEOUT, dequeue_timeout
 from tests.conftest import PROJECT_ROOT
 from tests.processes import process_env
 from tests.smtp_sink import LOOPBACK, free_port, smtp_sink
@@ -211,6 +213,15 @@ async def test_the_worker_measures_the_queue(
         health = (await asyncio.to_thread(httpx.get, f"{running.url}/health", timeout=5)).json()
     assert health == {"status": "ok", "queue": "reachable"}
     assert not any("could not read the queue" in str(line) for line in running.lines())
+
+
+def test_a_retry_is_late_by_no_more_than_the_delay_it_waited(settings: Settings) -> None:
+    """A job put back for a retry wakes no worker: the worker's next read of the queue
+    finds it, at most its first delay after it is due (or DEQUEUE_TIMEOUT, if shorter)."""
+    short = settings.model_copy(update={"job_retry_delay_seconds": 0.2})
+    assert dequeue_timeout(short) == timedelta(seconds=0.2)
+    long = settings.model_copy(update={"job_retry_delay_seconds": 60})
+    assert dequeue_timeout(long) == DEQUEUE_TIMEOUT
 
 
 @contextmanager

@@ -15,7 +15,7 @@ every_variant = pytest.mark.parametrize("variant", DEEP_VARIANTS)
 # The suites run elsewhere, each once, where a reader or a CI job runs them: the default
 # variant's on SQLite and PostgreSQL in deep/test_getting_started.py, as its page shows
 # them; the other variant's on PostgreSQL in deep/test_ci_jobs.py, as its rendered CI job
-# runs it. The Redis store on SQLite (development with Redis) runs in
+# runs it. The Redis store's tests on SQLite (development with Redis) run in
 # deep/test_updated_projects.py, whose project switches to it.
 
 Install = Callable[[str], InstalledProject]

@@ -27,6 +27,14 @@ from tests.support.trees import conflicts, replace_once
 
 # A user's feature, laid out as in a rendered project: new files copied over it.
 USER_EDITS = TEMPLATE_ROOT / "tests/user_edits"
+# The rendered tests of what switching the rate-limit store changes.
+SWITCHED_BY_THE_STORE = (
+    "tests/test_rate_limit.py",
+    "tests/test_rate_limit_redis.py",
+    "tests/test_settings.py",
+    "tests/test_env_example.py",
+    "tests/test_health.py",
+)
 # A rendered file the user deletes; an update must not bring it back.
 DELETED_BY_USER = ".github/dependabot.yml"
 
@@ -216,4 +224,11 @@ def test_new_answers_on_update_switch_the_variant(project: Path, uv_cache_dir: P
     assert (project / "tests/test_rate_limit_redis.py").exists()
     assert not (project / ".github").exists()
     assert "redis:" in (project / "docker-compose.yml").read_text()
-    check_like_ci(InstalledProject(project, uv_cache_dir), TEST_REDIS_URL=REDIS_URL)
+    # Lint and types reach every merged file; of the suite, the tests of what the switch
+    # changed: the store, the settings, /health (the full suite with Redis runs on
+    # PostgreSQL in deep/test_ci_jobs.py).
+    installed = InstalledProject(project, uv_cache_dir)
+    installed.run("uv", "sync", "--locked")
+    git("add", "-A", cwd=project)
+    installed.run("make", "conflicts", "lint")
+    installed.run("uv", "run", "pytest", *SWITCHED_BY_THE_STORE, TEST_REDIS_URL=REDIS_URL)

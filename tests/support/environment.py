@@ -15,6 +15,12 @@ TOOLS = Path(sys.executable).parent
 # What copier reads from this repository: a release of the template is these paths.
 TEMPLATE_FILES = ("copier.yml", "extensions", "upgrades", "template")
 
+# `uv lock`, the template's task, asks the index about every package each time: ~6 s of
+# waiting on the network per render for 0.3 s of work. Once one render of the test run has
+# locked every package any answers can ask for, the run's other renders lock from the
+# cache with this (tests/conftest.py, `locks_from_the_cache`). Installs stay online.
+OFFLINE_LOCK = {"UV_OFFLINE": "1"}
+
 # Variables that would make a rendered project use this repository's environment, or that
 # the rendered service and its tests read: each subprocess gets them only when a test says so.
 _LEAKING_VARIABLES = (

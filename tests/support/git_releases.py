@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 
 from tests.support.commands import run
-from tests.support.environment import TEMPLATE_FILES, TEMPLATE_ROOT, project_env
+from tests.support.environment import OFFLINE_LOCK, TEMPLATE_FILES, TEMPLATE_ROOT, project_env
 
 # Two releases of the template, as the update tests make them.
 V1, V2 = "1.0.0", "1.1.0"
@@ -44,7 +44,7 @@ def copier(
     return run(
         [sys.executable, "-m", "copier", *args],
         cwd=cwd,
-        env=project_env(uv_cache_dir),
+        env=project_env(uv_cache_dir, **OFFLINE_LOCK),
         check=check,
     )
 

@@ -26,10 +26,10 @@ from app.worker.metrics import WorkerMetrics
 from app.worker.probe import ProbeServer, probe_app
 from app.worker.runner import (
     BATCH_SIZE,
-    DEQUEUE_TIMEOUT,
     MAX_CONCURRENT_JOBS,
     Worker,
     asyncpg_dsn,
+    dequeue_timeout,
 )
 
 logger = logging.getLogger("app.worker")
@@ -104,7 +104,7 @@ class Queue:
             if self.stopping.is_set():
                 return
             await self.current.run(
-                dequeue_timeout=DEQUEUE_TIMEOUT,
+                dequeue_timeout=dequeue_timeout(self.settings),
                 batch_size=BATCH_SIZE,
                 max_concurrent_tasks=MAX_CONCURRENT_JOBS,
                 heartbeat_timeout=timedelta(seconds=self.settings.job_heartbeat_timeout_seconds),

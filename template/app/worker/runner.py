@@ -32,8 +32,15 @@ MAX_CONCURRENT_JOBS = 2 * BATCH_SIZE
 # How often the queue's depth and oldest job are read for the metrics and /health.
 SAMPLE_SECONDS = 5.0
 # A new job wakes the worker at once (pgqueuer's trigger notifies it); a job put back for
-# a retry may not, and waits at most this long past its due time.
+# a retry may not, and waits past its due time at most this long, or its first retry
+# delay (JOB_RETRY_DELAY_SECONDS) where that is shorter: a retry is never late by more
+# than the delay it waited.
 DEQUEUE_TIMEOUT = timedelta(seconds=5)
+
+
+def dequeue_timeout(settings: Settings) -> timedelta:
+    """How long the worker waits for a notification before it reads the queue anyway."""
+    return min(DEQUEUE_TIMEOUT, timedelta(seconds=settings.job_retry_delay_seconds))
 
 
 # pgqueuer's queue table, as much of it as the sample reads.
