@@ -14,6 +14,7 @@ from pytest_copier.plugin import CopierFixture
 from tests.support.databases import ADMIN_DATABASE_URL, REDIS_URL, create_database, drop_database
 from tests.support.environment import OFFLINE_LOCK, TEMPLATE_FILES, InstalledProject
 from tests.support.git_releases import V1, copy_and_commit, copy_template_files, git, release
+from tests.support.site import build_site
 from tests.support.variants import DEEP_VARIANTS, Render
 
 # Where the tests marked `deep` live, and only they: the folder and `-m deep` say the same.
@@ -131,6 +132,14 @@ def installed_project(
         return project
 
     return install
+
+
+@pytest.fixture(scope="session")
+def built_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The documentation site, built strictly once per run."""
+    folder = tmp_path_factory.mktemp("site")
+    build_site(folder)
+    return folder
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ project's own files turned into plain text, since the site has no such files.
 `<!-- the rendered security model -->` puts there the whole of a project's
 docs/security-model.md for both rate-limit stores, the rows of one store only marked."""
 
+import atexit
 import difflib
 import re
 import shutil
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import copier
+import yaml
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2]
 MARKER = re.compile(
@@ -32,15 +34,38 @@ SECURITY_MODEL = "<!-- the rendered security model -->"
 # A link to anything but a web address or an anchor: a file of the rendered project.
 PROJECT_LINK = re.compile(r"\[([^\]]+)\]\((?!https?://|#)[^)]+\)")
 
+# A fenced code block, whole (the split keeps it: one capturing group around it all).
+CODE_BLOCK = re.compile(
+    r"(^[ \t]*```[^\n]*\n.*?^[ \t]*```[ \t]*$|^[ \t]*~~~[^\n]*\n.*?^[ \t]*~~~[ \t]*$)",
+    re.M | re.S,
+)
+# The questions a marker may answer: copier.yml's keys, but its settings (`_...`).
+QUESTIONS = {
+    key for key in yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text()) if key[0] != "_"
+}
+
 _projects: dict[str, Path] = {}
-_folder = tempfile.TemporaryDirectory(prefix="rendered-projects-")
+# Removed when the process ends (mkdocs keeps the hook loaded for the whole serve).
+_folder = Path(tempfile.mkdtemp(prefix="rendered-projects-"))
+atexit.register(shutil.rmtree, _folder, ignore_errors=True)
+
+
+def answers_of(text: str) -> str:
+    """A marker's `key=value` answers, checked against copier.yml and put in one order, so
+    that each distinct set renders once."""
+    pairs = text.split()
+    if malformed := [pair for pair in pairs if "=" not in pair]:
+        raise ValueError(f"answers must be key=value: {malformed}")
+    if unknown := sorted({pair.split("=", 1)[0] for pair in pairs} - QUESTIONS):
+        raise ValueError(f"copier.yml has no question {', '.join(unknown)}")
+    return " ".join(sorted(pairs))
 
 
 def rendered_project(answers: str) -> Path:
     """A project rendered from the working tree with these `key=value` answers."""
     if answers not in _projects:
         data = dict(pair.split("=", 1) for pair in answers.split())
-        folder = Path(tempfile.mkdtemp(dir=_folder.name))
+        folder = Path(tempfile.mkdtemp(dir=_folder))
         with warnings.catch_warnings():
             # Rendering a working tree with uncommitted changes is what is meant here.
             warnings.simplefilter("ignore")
@@ -106,11 +131,29 @@ def on_config(config: Any, **_: Any) -> Any:
     return config
 
 
-def on_page_markdown(markdown: str, **_: Any) -> str:
-    def quoted(found: re.Match[str]) -> str:
-        document = rendered_project(found["answers"].strip()) / found["file"]
-        return section(document.read_text(), found["section"])
+def on_page_markdown(markdown: str, page: Any, **_: Any) -> str:
+    """Each marker outside code blocks replaced; a marker that cannot be is an error that
+    names the page (mkdocs stops the build)."""
+    name = page.file.src_uri
 
-    if SECURITY_MODEL in markdown:
-        markdown = markdown.replace(SECURITY_MODEL, security_model_of_both_stores())
-    return MARKER.sub(quoted, markdown)
+    def quoted(found: re.Match[str]) -> str:
+        try:
+            answers = answers_of(found["answers"])
+            document = rendered_project(answers) / found["file"]
+            if not document.is_file():
+                raise ValueError(f"the rendered project has no {found['file']}")
+            return section(document.read_text(), found["section"])
+        except ValueError as error:
+            raise ValueError(f"{name}: {found[0]}: {error}") from None
+
+    def filled(text: str) -> str:
+        for line in text.splitlines():
+            if line.startswith("<!-- rendered") and not MARKER.fullmatch(line):
+                raise ValueError(f"{name}: a malformed marker: {line}")
+        if SECURITY_MODEL in text:
+            text = text.replace(SECURITY_MODEL, security_model_of_both_stores())
+        return MARKER.sub(quoted, text)
+
+    # Code blocks show markers as examples: only the text between them is filled.
+    parts = CODE_BLOCK.split(markdown)
+    return "".join(part if CODE_BLOCK.fullmatch(part) else filled(part) for part in parts)

@@ -7,40 +7,22 @@ machine without internet.
 
 import asyncio
 import secrets
-import shutil
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from playwright.async_api import Page, Route, async_playwright
+from playwright.async_api import Page
 
+from tests.support.browser import offline_page
 from tests.support.environment import InstalledProject
 from tests.support.service_processes import Service, serving_a_fresh_database
 
 pytestmark = pytest.mark.deep
 
-# Debian's package (.ci/run installs it); GitHub's Ubuntu runners have Google Chrome instead.
-CHROMIUM = next(
-    filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))),
-    "/usr/bin/chromium",
-)
-# What a headless chromium needs here: no sandbox as root, no GPU, no calls home.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "Browser-test passphrase 7"
 # ReDoc's bundle always shows its maker's logo from its CDN, and hides it when that fails:
 # the one outside request the docs make, and nothing depends on it.
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
-TIMEOUT_MS = 20_000
 
 
 @pytest.fixture(scope="module")
@@ -53,35 +35,6 @@ def service(
     project = installed_project("default")
     with serving_a_fresh_database(project, log, DOCS_ENABLED="true") as running:
         yield running
-
-
-@asynccontextmanager
-async def offline_page(service: Service) -> AsyncIterator[tuple[Page, list[str]]]:
-    """A chromium page that may reach the service only; the other addresses it asked for.
-
-    Playwright's async API: the sync one runs on greenlets, which leave Python's import
-    locks confused for the tests that follow in this process.
-    """
-    assert Path(CHROMIUM).exists(), "chromium is missing: apt-get install chromium"
-    blocked: list[str] = []
-
-    async def only_the_service(route: Route) -> None:
-        if route.request.url.startswith(service.url):
-            await route.continue_()
-        else:
-            blocked.append(route.request.url)
-            await route.abort("internetdisconnected")
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = await browser.new_context()
-            await context.route("**/*", only_the_service)
-            page = await context.new_page()
-            page.set_default_timeout(TIMEOUT_MS)
-            yield page, blocked
-        finally:
-            await browser.close()
 
 
 def sign_up(service: Service) -> str:
@@ -105,7 +58,7 @@ async def authorize(page: Page, email: str, password: str) -> str:
 
 
 async def docs_sign_in_and_call_me(service: Service, email: str) -> None:
-    async with offline_page(service) as (page, blocked):
+    async with offline_page(service.url) as (page, blocked):
         await page.goto(f"{service.url}/docs")
         await page.wait_for_selector(".swagger-ui .info .title")
 
@@ -132,7 +85,7 @@ async def docs_sign_in_and_call_me(service: Service, email: str) -> None:
 
 
 async def redoc_renders(service: Service) -> None:
-    async with offline_page(service) as (page, blocked):
+    async with offline_page(service.url) as (page, blocked):
         await page.goto(f"{service.url}/redoc")
         await page.wait_for_selector("redoc h1")
         assert "My Service" in await page.locator("redoc h1").first.inner_text()

