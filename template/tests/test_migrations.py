@@ -5,6 +5,7 @@ A model changed without its migration fails here, in `make test`, before CI's
 """
 
 import json
+from pathlib import Path
 from typing import Any
 
 from alembic.autogenerate import compare_metadata
@@ -16,6 +17,7 @@ import app.models  # noqa: F401 - every model registers its table
 from app.core.config import Settings
 from app.db.base import Base
 from app.db.migrate import include_name
+from app.db.revision import MAX_ID_LENGTH, next_id
 from tests.processes import run_module
 
 
@@ -64,3 +66,19 @@ def test_migrations_run_on_the_migration_database_url_when_set(settings: Setting
     # Unset, the migration uses DATABASE_URL, and so fails here.
     unset = run_module(settings, "app.db.migrate", DATABASE_URL=nowhere, MIGRATION_DATABASE_URL="")
     assert unset.returncode != 0
+
+
+def test_a_new_revision_is_numbered_after_every_file_and_named(tmp_path: Path) -> None:
+    """`make migration`'s id: the next number after the template's revisions and the
+    project's (older random ids not counted), then the message's words."""
+    for name in (
+        "rev_0001_initial.py",
+        "rev_0004_account_lifecycle.py",
+        "rev_0005_add_orders.py",
+        "rev_0006.py",
+        "rev_5f1c2e9a7b3d_notes.py",
+        "rev_123456789abc_old.py",
+    ):
+        (tmp_path / name).touch()
+    assert next_id("Add invoices, v2!", tmp_path) == "0007_add_invoices_v2"
+    assert len(next_id("a long message " * 10, tmp_path)) == MAX_ID_LENGTH

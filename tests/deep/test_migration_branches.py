@@ -138,11 +138,12 @@ def test_the_teams_revisions_survive_an_update_from_the_newest_release(
         )
         project.run("make", "migration", "message=pin notes", **on_existing)
         assert len(heads(project)) == 1, heads(project)
-        written = [
-            revision.read_text()
-            for revision in (path / "migrations/versions").glob("rev_*pin_notes.py")
-        ]
-        assert len(written) == 1 and "add_column" in written[0] and "pinned" in written[0]
+        [revision] = (path / "migrations/versions").glob("rev_*pin_notes.py")
+        # Numbered after every revision file and named; formatted as written.
+        assert re.fullmatch(r"rev_\d{4}_pin_notes\.py", revision.name), revision.name
+        assert "add_column" in revision.read_text() and "pinned" in revision.read_text()
+        project.run("uv", "run", "ruff", "check", str(revision))
+        project.run("uv", "run", "ruff", "format", "--check", str(revision))
         for database, env in ((existing, on_existing), (fresh, on_fresh)):
             project.run("make", "migrate", **env)
             project.run("uv", "run", "alembic", "check", **env)

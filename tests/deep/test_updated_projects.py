@@ -27,6 +27,16 @@ from tests.support.trees import conflicts, replace_once
 
 # A user's feature, laid out as in a rendered project: new files copied over it.
 USER_EDITS = TEMPLATE_ROOT / "tests/user_edits"
+# The rendered tests of what the update and the team's edits touch: the team's notes, the
+# migrations (its revision beside the template's), the settings and .env.example (both
+# sides changed config.py), and the access tokens (the team shortened them).
+TOUCHED_BY_THE_UPDATE = (
+    "tests/test_notes.py",
+    "tests/test_migrations.py",
+    "tests/test_settings.py",
+    "tests/test_env_example.py",
+    "tests/test_access_tokens.py",
+)
 # The rendered tests of what switching the rate-limit store changes.
 SWITCHED_BY_THE_STORE = (
     "tests/test_rate_limit.py",
@@ -39,17 +49,19 @@ SWITCHED_BY_THE_STORE = (
 DELETED_BY_USER = ".github/dependabot.yml"
 
 
-def check_like_ci(project: InstalledProject, **services: str) -> None:
-    """What the rendered CI runs, through its Makefile: conflicts, lint, types, the suite.
+def check_merged(project: InstalledProject, tests: tuple[str, ...], **services: str) -> None:
+    """What the rendered CI checks, through its Makefile, of the merged files: conflicts,
+    lint and types, every file; and the rendered tests of what the update touched.
 
-    The suite runs on SQLite, `make test` as a team runs it: what an update could break is
-    in the merged files, which lint, types and every test reach on either database, and
-    each variant's suite on PostgreSQL runs elsewhere (deep/test_getting_started.py,
-    deep/test_ci_jobs.py). The migrations job runs on PostgreSQL (check_migrations).
+    The whole suite runs elsewhere, on a project nothing merged into (SQLite in
+    deep/test_getting_started.py and deep/test_first_resource.py, PostgreSQL there and
+    in deep/test_ci_jobs.py); what a merge breaks, lint, types and these tests reach.
+    The migrations job runs on PostgreSQL (check_migrations).
     """
     project.run("uv", "sync", "--locked")
     git("add", "-A", cwd=project.path)  # staged, as before a commit: the hooks see new files
-    project.run("make", "check", **services)
+    project.run("make", "conflicts", "lint", **services)
+    project.run("uv", "run", "pytest", *tests, **services)
 
 
 def check_migrations(project: InstalledProject, database: str) -> None:
@@ -167,7 +179,7 @@ def test_an_update_applies_the_template_change_and_keeps_every_user_edit(
     assert "LOG_FORMAT" not in (project / ".env").read_text()  # and the file is unchanged
 
     installed = InstalledProject(project, uv_cache_dir)
-    check_like_ci(installed)
+    check_merged(installed, TOUCHED_BY_THE_UPDATE)
     check_migrations(installed, fresh_database)
 
 
@@ -224,11 +236,6 @@ def test_new_answers_on_update_switch_the_variant(project: Path, uv_cache_dir: P
     assert (project / "tests/test_rate_limit_redis.py").exists()
     assert not (project / ".github").exists()
     assert "redis:" in (project / "docker-compose.yml").read_text()
-    # Lint and types reach every merged file; of the suite, the tests of what the switch
-    # changed: the store, the settings, /health (the full suite with Redis runs on
-    # PostgreSQL in deep/test_ci_jobs.py).
-    installed = InstalledProject(project, uv_cache_dir)
-    installed.run("uv", "sync", "--locked")
-    git("add", "-A", cwd=project)
-    installed.run("make", "conflicts", "lint")
-    installed.run("uv", "run", "pytest", *SWITCHED_BY_THE_STORE, TEST_REDIS_URL=REDIS_URL)
+    check_merged(
+        InstalledProject(project, uv_cache_dir), SWITCHED_BY_THE_STORE, TEST_REDIS_URL=REDIS_URL
+    )
