@@ -14,6 +14,7 @@ from pytest_copier.plugin import CopierFixture
 from tests.support.databases import ADMIN_DATABASE_URL, REDIS_URL, create_database, drop_database
 from tests.support.environment import OFFLINE_LOCK, TEMPLATE_FILES, InstalledProject
 from tests.support.git_releases import V1, copy_and_commit, copy_template_files, git, release
+from tests.support.machine import missing_for_deep_tests
 from tests.support.site import build_site
 from tests.support.variants import DEEP_VARIANTS, Render
 
@@ -26,6 +27,16 @@ collect_ignore = ["user_edits"]
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
     return [f"deep tests use TEST_DATABASE_URL={ADMIN_DATABASE_URL} TEST_REDIS_URL={REDIS_URL}"]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Before the first deep test: PostgreSQL and Redis started where they are installed,
+    or the run stopped with one line naming what is missing (tests/support/machine.py)."""
+    deep = any(item.get_closest_marker("deep") for item in session.items)
+    if not deep or session.config.option.collectonly:
+        return
+    if missing := missing_for_deep_tests():
+        pytest.exit("the deep tests need: " + "; ".join(missing), returncode=4)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -19,6 +19,7 @@ from app.db.session import Database
 from app.jobs.queue import SEND_ACCOUNT_EMAIL
 from app.main import create_app
 from app.models import User
+from app.worker.__main__ import FLUSH_GRACE_SECONDS, STOP_GRACE_SECONDS
 from tests.conftest import GENEROUS_LIMIT
 from tests.factories import DEFAULT_PASSWORD
 from tests.mailbox import token_in
@@ -140,13 +141,19 @@ async def test_the_worker_survives_a_database_cut_and_resumes(
             relay.restore()
             received = (await asyncio.to_thread(sink.wait_for, 2, 60))[1]
             assert running.process.poll() is None
-            # Cut off again, SIGTERM still ends it in time (worker() allows 15 s).
+            # Cut off again, with no job in hand: SIGTERM ends it after the flush's grace,
+            # not the grace of jobs in hand, which it has none of.
             relay.cut()
             await asyncio.sleep(1)
+            stopping = time.monotonic()
             await asyncio.to_thread(stack.close)
+            stopped_in = time.monotonic() - stopping
             assert running.process.returncode == 0, running.log.read_text()
+            assert stopped_in < (FLUSH_GRACE_SECONDS + STOP_GRACE_SECONDS) / 2, stopped_in
     finally:
         stack.close()
         await relay.close()
-    assert any("lost the database" in str(line.get("message")) for line in running.lines())
+    messages = [str(line.get("message")) for line in running.lines()]
+    assert any("lost the database" in message for message in messages)
+    assert any("did not record its last jobs" in message for message in messages), messages
     assert received.recipients == [EMAIL]

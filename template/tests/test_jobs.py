@@ -250,6 +250,9 @@ async def test_a_job_in_hand_of_a_killed_worker_is_done_after_a_restart(
             assert [job[1] for job in jobs] == ["picked"]  # in hand, hanging on SMTP
             first.process.send_signal(signal.SIGKILL)
             first.process.wait(timeout=10)
+        # Restarted once the job's heartbeat is stale: the new worker's first read of the
+        # queue finds it (a read between two of them would wait for the next).
+        await asyncio.sleep(float(heartbeat["JOB_HEARTBEAT_TIMEOUT_SECONDS"]))
         # Restarted, now with a server that answers: the job comes back to it.
         with smtp_sink() as sink, worker(settings, tmp_path / "second", sink.port, **heartbeat):
             [received] = await asyncio.to_thread(sink.wait_for, 1, PATIENCE_SECONDS)

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from datetime import timedelta
 
 import asyncpg
@@ -44,6 +45,10 @@ RECONNECT_MAX_SECONDS = 30.0
 # out after 10 s); past it the worker exits anyway, its jobs returned to the queue by
 # their heartbeat. A database that stopped answering would otherwise hold the exit.
 STOP_GRACE_SECONDS = 12.0
+# With no job in hand, how long pgqueuer gets to record the last jobs' outcomes (a
+# reachable database takes well under a second).
+FLUSH_GRACE_SECONDS = 3.0
+STOP_POLL_SECONDS = 0.1
 # What a database out of reach raises, from connecting to the middle of a query.
 LOST_DATABASE = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError)
 
@@ -68,17 +73,42 @@ class Queue:
         stopped = asyncio.create_task(self.stopping.wait())
         await asyncio.wait({running, stopped}, return_when=asyncio.FIRST_COMPLETED)
         if not running.done():
-            await asyncio.wait({running}, timeout=STOP_GRACE_SECONDS)
+            await self._finishing(running)
         stopped.cancel()
         if not running.done():
-            logger.warning(
-                "jobs still in hand %.0f s after the stop: left to their heartbeat",
-                STOP_GRACE_SECONDS,
-            )
+            if self.worker.in_hand.count:
+                logger.warning(
+                    "jobs still in hand %.0f s after the stop: left to their heartbeat",
+                    STOP_GRACE_SECONDS,
+                )
+            else:
+                logger.warning(
+                    "the queue did not record its last jobs within %.0f s (is the database "
+                    "reachable?): exiting; a job it could not mark done runs again",
+                    FLUSH_GRACE_SECONDS,
+                )
             running.cancel()
             await asyncio.gather(running, return_exceptions=True)
             return
         running.result()  # an error of the queue's own ends the worker with it
+
+    async def _finishing(self, running: asyncio.Task[None]) -> None:
+        """Wait for the queue to stop: while jobs are in hand, up to STOP_GRACE_SECONDS
+        after the stop; once none is, up to FLUSH_GRACE_SECONDS after the stop or the last
+        job's end, for pgqueuer to record what they did. A database out of reach would
+        otherwise hold the exit for the whole grace with nothing left to finish."""
+        stopped_at = time.monotonic()
+        stop_deadline = stopped_at + STOP_GRACE_SECONDS
+        in_hand = self.worker.in_hand
+        while not running.done():
+            deadline = stop_deadline
+            if not in_hand.count:
+                idle_from = max(stopped_at, in_hand.idle_since)
+                deadline = min(stop_deadline, idle_from + FLUSH_GRACE_SECONDS)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            await asyncio.wait({running}, timeout=min(STOP_POLL_SECONDS, remaining))
 
     async def _reconnecting(self) -> None:
         pause = 1.0

@@ -61,17 +61,37 @@ def asyncpg_dsn(settings: Settings) -> str:
 
 
 @dataclasses.dataclass
+class InHand:
+    """How many jobs the worker is running, and since when (monotonic) it runs none: what
+    a stop must wait for."""
+
+    count: int = 0
+    idle_since: float = 0.0
+
+    def took(self) -> None:
+        self.count += 1
+
+    def ended(self) -> None:
+        self.count -= 1
+        if not self.count:
+            self.idle_since = time.monotonic()
+
+
+@dataclasses.dataclass
 class CountedRetries(DatabaseRetryEntrypointExecutor):
     """pgqueuer's retrying executor (growing delays, then a terminal failure), with the
     job's and its request's ids in every log line and its own decision counted: a retry it
     asks for is `retried`, an error it lets through `failed`."""
 
     metrics: WorkerMetrics | None = None
+    in_hand: InHand | None = None
 
     async def execute(self, job: Job, context: Context) -> None:
         request_id = (job.headers or {}).get(REQUEST_ID_HEADER)
         job_token = job_id_var.set(str(job.id))
         request_token = request_id_var.set(str(request_id) if request_id else None)
+        if self.in_hand is not None:
+            self.in_hand.took()
         try:
             await super().execute(job, context)
         except RetryRequested as retry:
@@ -87,6 +107,8 @@ class CountedRetries(DatabaseRetryEntrypointExecutor):
         else:
             self._count(job, "done")
         finally:
+            if self.in_hand is not None:
+                self.in_hand.ended()
             request_id_var.reset(request_token)
             job_id_var.reset(job_token)
 
@@ -111,6 +133,7 @@ class Worker:
         self.metrics = metrics
         # Monotonic time of the last successful read of the queue, for /health's body.
         self.last_sample: float | None = None
+        self.in_hand = InHand()
 
     def retrying(self, parameters: EntrypointExecutorParameters) -> "CountedRetries":
         return CountedRetries(
@@ -120,6 +143,7 @@ class Worker:
             max_delay=queue.MAX_RETRY_DELAY,
             backoff_multiplier=2.0,
             metrics=self.metrics,
+            in_hand=self.in_hand,
         )
 
     def build(self, pool: asyncpg.Pool) -> PgQueuer:
