@@ -33,6 +33,9 @@ SEARCHES = {
     "kubernetes": "deploying/",
 }
 
+# How many reads, 200 ms apart, the first search hit must stay the same for.
+STEADY_READS = 3
+
 # Each diagram as the theme draws it (in a shadow root), and the size of its smallest text
 # in CSS pixels: its font size times the scale the page's width gives the drawing.
 DIAGRAM_TEXT_SIZES = """
@@ -128,9 +131,13 @@ async def first_hits(site_url: str) -> dict[str, str]:
             await search.press_sequentially(term)  # the theme searches as keys are typed
             first = page.locator(".md-search-result__item a").first
             await first.wait_for()
-            await page.wait_for_timeout(300)  # the last key's results replace the others
-            href = await first.get_attribute("href") or ""
-            hits[term] = href.split("#")[0].removeprefix(site_url).lstrip("./")
+            # Each key searches anew: the first hit counts once it stays the same.
+            seen: list[str] = []
+            while len(seen) < STEADY_READS or len(set(seen[-STEADY_READS:])) > 1:
+                await page.wait_for_timeout(200)
+                seen.append(await first.get_attribute("href") or "")
+                assert len(seen) < 50, f"the results for {term!r} never settled: {seen}"
+            hits[term] = seen[-1].split("#")[0].removeprefix(site_url).lstrip("./")
     return hits
 
 
