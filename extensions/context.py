@@ -31,17 +31,29 @@ UV_WHEEL_SHA256 = (
 )
 
 
-def template_docs(source: Any, commit: Any) -> str:
-    """The address of the template's docs/ folder at the rendered commit, or "" when the
-    template does not come from GitHub or GitLab (a local path, another host)."""
-    if not isinstance(source, str) or not isinstance(commit, str) or not commit:
-        return ""
+def repository_of(source: str) -> tuple[str, str]:
+    """(host, owner/name) of a template's git address, or ("", "") for a local path."""
     host, repository = "", ""
     for shortcut, shortcut_host in _SHORTCUTS.items():
         if source.startswith(shortcut):
             host, repository = shortcut_host, source.removeprefix(shortcut).removesuffix(".git")
     if match := _REPOSITORY.match(source):
         host, repository = match["host"], match["repository"]
+    return host, repository
+
+
+def repository_page(source: str) -> str:
+    """The web page of the repository at a git address, or "" for a local path."""
+    host, repository = repository_of(source)
+    return f"https://{host}/{repository}" if host else ""
+
+
+def template_docs(source: Any, commit: Any) -> str:
+    """The address of the template's docs/ folder at the rendered commit, or "" when the
+    template does not come from GitHub or GitLab (a local path, another host)."""
+    if not isinstance(source, str) or not isinstance(commit, str) or not commit:
+        return ""
+    host, repository = repository_of(source)
     if host not in _FILE_PAGES:
         return ""
     between = _BETWEEN_TAGS.search(commit)

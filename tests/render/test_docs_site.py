@@ -243,10 +243,10 @@ def test_pages_quote_the_documents_a_project_renders(
         assert [line for line in shown if line not in flat] == [], title
 
 
-def docs_hook() -> ModuleType:
-    """docs/hooks/rendered_project.py, as mkdocs loads it."""
-    path = TEMPLATE_ROOT / "docs/hooks/rendered_project.py"
-    spec = importlib.util.spec_from_file_location("rendered_project_hook", path)
+def docs_hook(name: str = "rendered_project") -> ModuleType:
+    """A hook of docs/hooks/, loaded by its path as mkdocs loads it."""
+    path = TEMPLATE_ROOT / f"docs/hooks/{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_hook", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -284,3 +284,30 @@ def test_the_docs_hook_renders_each_set_of_answers_once() -> None:
     assert hook.answers_of(" tracing=none  ci_provider=none") == hook.answers_of(
         "ci_provider=none tracing=none"
     )
+
+
+@pytest.mark.parametrize(
+    ("address", "page"),
+    [
+        ("gh:acme/service-template", "https://github.com/acme/service-template"),
+        ("https://gitlab.com/team/t.git", "https://gitlab.com/team/t"),
+        ("", None),
+    ],
+)
+def test_the_template_s_address_is_set_once_for_every_page(address: str, page: str | None) -> None:
+    hook = docs_hook("address")
+    config = SimpleNamespace(extra={"template_address": address}, repo_url=None)
+    assert hook.on_config(config).repo_url == page
+    shown = "copier copy --trust <this repository> my-service"
+    expected = shown.replace("<this repository>", address) if address else shown
+    assert hook.on_page_markdown(shown, config=config) == expected
+
+
+def test_the_pages_name_the_template_by_the_one_placeholder() -> None:
+    """Every page that shows `copier copy` names the template by the placeholder the
+    address fills in: no page hard-codes an address of its own."""
+    assert "template_address" in site_config()["extra"]
+    for page in DOCS.glob("*.md"):
+        for line in page.read_text().splitlines():
+            if "copier copy" in line and line.lstrip().startswith("uvx"):
+                assert "<this repository>" in line, (page.name, line)
