@@ -4,6 +4,7 @@ The theme draws ```mermaid blocks with mermaid, which it fetches from a CDN unle
 has it already. This hook takes a pinned release from the npm registry (checked against
 the registry's digest, cached between builds), adds its script and licence to the site,
 and puts the script on the pages that have a diagram, ahead of the theme's own script.
+It also lays every sequence diagram out for the page's width (SEQUENCE_LAYOUT).
 """
 
 import base64
@@ -14,6 +15,7 @@ import shutil
 import tarfile
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
@@ -33,6 +35,18 @@ SITE_FOLDER = "assets/mermaid"
 SCRIPT = f"{SITE_FOLDER}/mermaid.min.js"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "template-docs"
 DIAGRAM = 'class="mermaid"'
+SEQUENCE = "```mermaid\nsequenceDiagram\n"
+# Mermaid's sequence diagrams at the page's width: messages wrap within the space between
+# two actors, and actors are narrower than mermaid's 150 px, so that five fit with text of
+# 12 px or more (tests/deep/test_site.py measures it).
+SEQUENCE_LAYOUT = """---
+config:
+  sequence:
+    wrap: true
+    width: 130
+    actorMargin: 30
+---
+"""
 
 
 def _release() -> Path:
@@ -64,6 +78,11 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         content = (release / name).read_bytes()
         files.append(File.generated(config, f"{SITE_FOLDER}/{name}", content=content))
     return files
+
+
+def on_page_markdown(markdown: str, **_: Any) -> str:
+    """Every sequence diagram laid out for the page's width."""
+    return markdown.replace(SEQUENCE, f"```mermaid\n{SEQUENCE_LAYOUT}sequenceDiagram\n")
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:

@@ -11,6 +11,7 @@ from pytest_copier.plugin import CopierFixture
 
 from tests.support.commands import run
 from tests.support.databases import ADMIN_DATABASE_URL
+from tests.support.doc_pages import READER_GIT_IDENTITY, SHOWN_SERVER_URL
 from tests.support.environment import TEMPLATE_ROOT, InstalledProject
 
 pytestmark = pytest.mark.deep
@@ -21,13 +22,7 @@ BLOCK = re.compile(
     r'^```(?P<kind>\w+)(?: title="(?P<path>[^"]+)")?\n(?P<body>.*?)^```$', re.M | re.S
 )
 # What the page shows -> what runs here.
-SUBSTITUTIONS = {"postgresql://postgres@localhost:5432/postgres": ADMIN_DATABASE_URL}
-READER = {
-    "GIT_AUTHOR_NAME": "Reader",
-    "GIT_AUTHOR_EMAIL": "reader@example.com",
-    "GIT_COMMITTER_NAME": "Reader",
-    "GIT_COMMITTER_EMAIL": "reader@example.com",
-}
+SUBSTITUTIONS = {SHOWN_SERVER_URL: ADMIN_DATABASE_URL}
 
 
 def steps() -> list[tuple[str, str | None, str]]:
@@ -41,7 +36,7 @@ def test_the_first_resource_page_runs_as_shown(
 ) -> None:
     path = session_copier.copy(tmp_path / "my-service").path
     project = InstalledProject(path, uv_cache_dir)
-    env = project.env(**READER)
+    env = project.env(**READER_GIT_IDENTITY)
 
     def shell(script: str) -> str:
         for shown, here in SUBSTITUTIONS.items():

@@ -18,7 +18,7 @@ import pytest
 
 from tests.support.commands import run
 from tests.support.databases import ADMIN_DATABASE_URL, database_url
-from tests.support.doc_pages import bash_blocks
+from tests.support.doc_pages import READER_GIT_IDENTITY, SHOWN_SERVER_URL, bash_blocks
 from tests.support.environment import TEMPLATE_ROOT, project_env
 from tests.support.service_processes import free_port, stop, wait_until_answering
 
@@ -160,17 +160,14 @@ def reader(
         # What the reader types at create-superuser's prompt.
         SUPERUSER_PASSWORD="correct horse battery staple",
         # The reader's git identity, for the page's first commit.
-        GIT_AUTHOR_NAME="Reader",
-        GIT_AUTHOR_EMAIL="reader@example.com",
-        GIT_COMMITTER_NAME="Reader",
-        GIT_COMMITTER_EMAIL="reader@example.com",
+        **READER_GIT_IDENTITY,
     )
     substitutions = {
         # The reader answers the questions; this run takes every default.
         "<this repository>": f"--defaults {template_repo}",
         "127.0.0.1:8000": f"127.0.0.1:{port}",
         "postgresql://postgres@localhost:5432/my_service": database_url(fresh_database),
-        "postgresql://postgres@localhost:5432/postgres": ADMIN_DATABASE_URL,
+        SHOWN_SERVER_URL: ADMIN_DATABASE_URL,
     }
     shell = Reader(home, env, substitutions)
     # The reader copies the verification link from `make dev`'s output (the console

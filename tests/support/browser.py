@@ -1,12 +1,19 @@
 """Debian's chromium driven by Playwright, offline: one address may be reached, every other
-request is blocked and recorded, as on a machine without internet."""
+request is blocked and recorded, as on a machine without internet.
+
+Playwright is imported when a page is opened: every test run reads CHROMIUM (to say
+whether it is there), few drive it."""
+
+from __future__ import annotations
 
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from playwright.async_api import Page, Route, async_playwright
+if TYPE_CHECKING:
+    from playwright.async_api import Page, Route
 
 # Debian's package (.ci/run installs it); GitHub's Ubuntu runners have Google Chrome instead.
 CHROMIUM = next(
@@ -36,6 +43,8 @@ async def offline_page(
     Playwright's async API: the sync one runs on greenlets, which leave Python's import
     locks confused for the tests that follow in this process.
     """
+    from playwright.async_api import async_playwright
+
     assert Path(CHROMIUM).exists(), "chromium is missing: apt-get install chromium"
     blocked: list[str] = []
 

@@ -3,6 +3,16 @@
 import re
 from pathlib import Path
 
+# The PostgreSQL server the pages' commands name; the tests that run them rewrite it.
+SHOWN_SERVER_URL = "postgresql://postgres@localhost:5432/postgres"
+# The git identity of the reader who follows a page, for its commits.
+READER_GIT_IDENTITY = {
+    "GIT_AUTHOR_NAME": "Reader",
+    "GIT_AUTHOR_EMAIL": "reader@example.com",
+    "GIT_COMMITTER_NAME": "Reader",
+    "GIT_COMMITTER_EMAIL": "reader@example.com",
+}
+
 # A fenced block of shell commands: ```bash ... ```.
 _BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```$", re.S | re.M)
 

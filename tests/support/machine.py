@@ -8,6 +8,7 @@ stops the run at once with one line: what is missing, and how to get it.
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -60,16 +61,32 @@ def _is_local(url: str, port: int) -> bool:
     return parts.hostname in LOCAL_HOSTS and (parts.port or port) == port
 
 
+def _started(check: list[str], start: Callable[[], None] | None) -> bool:
+    """Whether `check` passes, at once or after `start` (None: not startable here)."""
+    if _answers(check):
+        return True
+    if start is None:
+        return False
+    start()
+    return _wait(check)
+
+
+def _start_postgresql() -> None:
+    for version in sorted(path.name for path in POSTGRESQL_CONFIGS.glob("*") if path.is_dir()):
+        start = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"]
+        subprocess.run(start, capture_output=True, check=False, timeout=60)
+
+
+def _start_redis() -> None:
+    for folder in ("/var/lib/redis", "/var/log/redis"):
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    subprocess.run(REDIS_START, capture_output=True, check=False, timeout=30)
+
+
 def postgresql_problem() -> str | None:
-    ready = ["pg_isready", "-d", ADMIN_DATABASE_URL]
-    if _answers(ready):
+    startable = shutil.which("pg_ctlcluster") and _is_local(ADMIN_DATABASE_URL, 5432)
+    if _started(["pg_isready", "-d", ADMIN_DATABASE_URL], _start_postgresql if startable else None):
         return None
-    if shutil.which("pg_ctlcluster") and _is_local(ADMIN_DATABASE_URL, 5432):
-        for version in sorted(p.name for p in POSTGRESQL_CONFIGS.glob("*") if p.is_dir()):
-            start = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"]
-            subprocess.run(start, capture_output=True, check=False, timeout=60)
-        if _wait(ready):
-            return None
     return (
         f"PostgreSQL does not answer at {ADMIN_DATABASE_URL}: install and start it "
         "(apt-get install postgresql), or set TEST_DATABASE_URL to a superuser's URL"
@@ -77,15 +94,9 @@ def postgresql_problem() -> str | None:
 
 
 def redis_problem() -> str | None:
-    ping = ["redis-cli", "-u", REDIS_URL, "ping"]
-    if _answers(ping):
+    startable = shutil.which("redis-server") and _is_local(REDIS_URL, 6379)
+    if _started(["redis-cli", "-u", REDIS_URL, "ping"], _start_redis if startable else None):
         return None
-    if shutil.which("redis-server") and _is_local(REDIS_URL, 6379):
-        for folder in ("/var/lib/redis", "/var/log/redis"):
-            Path(folder).mkdir(parents=True, exist_ok=True)
-        subprocess.run(REDIS_START, capture_output=True, check=False, timeout=30)
-        if _wait(ping):
-            return None
     return (
         f"Redis does not answer at {REDIS_URL}: install and start it "
         "(apt-get install redis-server), or set TEST_REDIS_URL"
