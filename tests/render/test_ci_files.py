@@ -8,6 +8,7 @@ import yaml
 from tests.support.commands import run
 from tests.support.environment import TEMPLATE_ROOT, TOOLS
 from tests.support.manifests import dockerfile_value
+from tests.support.questions import QUESTIONS
 from tests.support.variants import Render
 
 # The files each provider renders, with the builtin check-jsonschema schema of each.
@@ -21,7 +22,7 @@ CI_FILES: dict[str, dict[str, str]] = {
 }
 # What any provider may add at the top of the project; the others must leave no trace.
 CI_ROOTS = (".github", ".gitlab-ci.yml")
-STORES = ("memory", "redis")
+STORES = QUESTIONS["rate_limit_store"].values
 # The uv version of the Dockerfile's hash-checked requirement.
 DOCKERFILE_UV = r"uv==([0-9.]+) --hash=sha256:"
 
@@ -39,7 +40,8 @@ def audit_workflows(folder: Path) -> None:
 
 
 @pytest.mark.parametrize("store", STORES)
-@pytest.mark.parametrize("provider", CI_FILES)
+# Every provider copier.yml offers: a new one without a row here fails with its name.
+@pytest.mark.parametrize("provider", QUESTIONS["ci_provider"].values)
 def test_ci_files_follow_provider(provider: str, store: str, render: Render) -> None:
     project = render(ci_provider=provider, rate_limit_store=store)
     assert ci_files(project) == set(CI_FILES[provider])

@@ -7,10 +7,11 @@ import pytest
 
 from tests.support.commands import run
 from tests.support.environment import TOOLS, project_env
+from tests.support.questions import QUESTIONS
 from tests.support.variants import Render, compose_services
 
-PYTHON_VERSIONS = ["3.14", "3.13", "3.12", "3.11"]
-STORES = ["memory", "redis"]
+PYTHON_VERSIONS = QUESTIONS["python_version"].values
+STORES = QUESTIONS["rate_limit_store"].values
 
 
 @pytest.mark.parametrize("python_version", PYTHON_VERSIONS)
@@ -72,7 +73,7 @@ def test_compose_file_is_valid_and_waits_for_healthy_services(store: str, render
     assert ("REDIS_URL" in app["environment"]) == (store == "redis")
 
 
-@pytest.mark.parametrize("tracing", ["none", "opentelemetry"])
+@pytest.mark.parametrize("tracing", QUESTIONS["tracing"].values)
 def test_compose_publishes_ports_on_loopback_only(tracing: str, render: Render) -> None:
     # The compose file runs a development configuration: a port published on every interface
     # would put its open docs and its example secrets on the machine's network.

@@ -13,14 +13,13 @@ import yaml
 from extensions.context import template_docs
 from tests.support.doc_pages import bash_blocks, commands
 from tests.support.environment import TEMPLATE_ROOT
+from tests.support.questions import QUESTIONS, ci_page_gaps, questions_page_gaps, table, template_ci
 from tests.support.site import nav_pages, site_config
-from tests.support.variants import Render
+from tests.support.variants import DEEP_VARIANTS, Render
 
 DOCS = TEMPLATE_ROOT / "docs"
-# The variants whose .env.example, together, name every variable a project can have.
 REDIS_AND_TRACING = {"rate_limit_store": "redis", "tracing": "opentelemetry"}
 KUBERNETES_WITH_REDIS = {"deploy_platform": "kubernetes", "rate_limit_store": "redis"}
-VARIANTS = [{}, REDIS_AND_TRACING]
 # An active line of .env.example whose value is the project's own (an answer, a secret).
 FROM_THE_ANSWERS = {
     "DATABASE_URL",
@@ -30,15 +29,6 @@ FROM_THE_ANSWERS = {
     "RATE_LIMIT_KEY_PREFIX",
 }
 VARIABLE = re.compile(r"^#?\s*([A-Z][A-Z0-9_]*)=(.*)$")
-
-
-def sections(page: Path) -> dict[str, str]:
-    """The text under each `## `name`` heading of a page, by name, its lines joined."""
-    found: dict[str, str] = {}
-    for part in re.split(r"^## ", page.read_text(), flags=re.M)[1:]:
-        heading, _, body = part.partition("\n")
-        found[heading.strip().strip("`")] = " ".join(body.split())
-    return found
 
 
 def test_the_site_builds_strictly(built_site: Path) -> None:
@@ -67,20 +57,7 @@ def test_every_page_is_in_the_navigation() -> None:
 
 
 def test_every_question_is_documented_with_its_default_and_values() -> None:
-    questions = {
-        name: spec
-        for name, spec in yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text()).items()
-        if not name.startswith("_")
-    }
-    documented = sections(DOCS / "questions.md")
-    missing = sorted(questions.keys() - documented.keys())
-    assert missing == [], "questions without a section in docs/questions.md"
-    for name, spec in questions.items():
-        default = str(spec.get("default", ""))
-        if "{{" not in default:  # a default computed from other answers is described
-            assert f"`{default}`" in documented[name], (name, default)
-        for value in spec.get("choices", []):
-            assert f"`{value}`" in documented[name], (name, value)
+    assert questions_page_gaps(QUESTIONS, (DOCS / "questions.md").read_text()) == []
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +73,9 @@ def test_every_variable_is_documented_with_its_default(
     render: Render, documented_variables: dict[str, str]
 ) -> None:
     named: set[str] = set()
-    for answers in VARIANTS:
+    # The deep variants turn every option both ways: their .env.example files, together,
+    # name every variable a project can have.
+    for answers in DEEP_VARIANTS.values():
         for line in (render(**answers) / ".env.example").read_text().splitlines():
             if match := VARIABLE.match(line):
                 name, value = match[1], match[2]
@@ -108,27 +87,12 @@ def test_every_variable_is_documented_with_its_default(
     assert sorted(documented_variables.keys() - named) == [], "documented, but read by nothing"
 
 
-def table_rows(text: str) -> list[list[str]]:
-    """The body rows of the Markdown tables in `text`, as lists of cells without backticks."""
-    return [
-        [cell.strip().strip("`") for cell in line.strip("|").split("|")]
-        for line in text.splitlines()
-        if line.startswith("| ") and not line.startswith("|---")
-    ][1:]
-
-
 def test_the_ci_page_shows_the_template_pipeline_s_matrix() -> None:
+    """Every value of every question is in a row of the template CI's matrix, reaches copier
+    in its Render step, and the page's table is that matrix."""
     workflow = yaml.safe_load((TEMPLATE_ROOT / ".github/workflows/template-ci.yml").read_text())
-    matrix = workflow["jobs"]["variant"]["strategy"]["matrix"]["include"]
-    fields = ["python", "store", "ci", "deploy", "tracing"]
-    expected = [[str(row[field]) for field in fields] for row in matrix]
-    page = (DOCS / "ci.md").read_text()
-    assert table_rows(page.partition("## The template's own pipeline")[2]) == expected
-    # What the page says of the matrix: every value of every choice question is in a row.
-    questions = yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text())
-    names = ["python_version", "rate_limit_store", "ci_provider", "deploy_platform", "tracing"]
-    for column, name in enumerate(names):
-        assert {row[column] for row in expected} == set(questions[name]["choices"]), name
+    assert template_ci(QUESTIONS, workflow).gaps == []
+    assert ci_page_gaps(QUESTIONS, workflow, (DOCS / "ci.md").read_text()) == []
 
 
 def test_the_ci_page_lists_every_job_of_both_rendered_pipelines(render: Render) -> None:
@@ -138,7 +102,7 @@ def test_the_ci_page_lists_every_job_of_both_rendered_pipelines(render: Render) 
     keywords = {"workflow", "default", "stages", "variables", "include", "image", "cache"}
     gitlab_jobs = {name for name in gitlab_file if name not in keywords and name[0] != "."}
     page = (DOCS / "ci.md").read_text().partition("## The rendered pipeline")[2]
-    documented = {row[0] for row in table_rows(page.partition("## ")[0])}
+    documented = {row[0] for row in table(page.partition("## ")[0])[1]}
     assert github_jobs == gitlab_jobs == documented
 
 

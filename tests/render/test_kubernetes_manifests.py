@@ -27,12 +27,13 @@ from tests.support.manifests import (
     settings_file,
     worker_container,
 )
+from tests.support.questions import QUESTIONS
 from tests.support.variants import Render, answers, compose_services
 
 # The oldest release the manifests target (every field they use is stable since 1.31) and the
 # newest the validator knows; kubernetes-validate ships the schemas of both: this runs offline.
 KUBERNETES_VERSIONS = ("1.33.0", "1.37.0")
-STORES = ("memory", "redis")
+STORES = QUESTIONS["rate_limit_store"].values
 # In the base's folder for users to read, never applied with it.
 SECRET_EXAMPLE = "secret.example.yaml"
 SERVICE_MONITOR_EXAMPLE = "servicemonitor.example.yaml"
@@ -227,7 +228,7 @@ def test_kustomize_builds_what_kubectl_applies(store: str, render: Render, tmp_p
         validate(*outputs, version=version)
 
 
-@pytest.mark.parametrize("platform", ["railway", "kubernetes", "none"])
+@pytest.mark.parametrize("platform", QUESTIONS["deploy_platform"].values)
 def test_only_kubernetes_renders_the_manifests(platform: str, render: Render) -> None:
     project = render(deploy_platform=platform)
     assert (project / "deploy").exists() == (platform == "kubernetes")

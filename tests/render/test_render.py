@@ -9,7 +9,6 @@ import tomllib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -17,28 +16,18 @@ from pytest_copier.plugin import CopierFixture
 
 from tests.support.commands import run
 from tests.support.environment import TEMPLATE_ROOT
+from tests.support.questions import (
+    QUESTIONS,
+    deep_variant_gaps,
+    render_cases,
+    render_matrix_gaps,
+)
 from tests.support.trees import differences
-from tests.support.variants import Render
+from tests.support.variants import DEEP_VARIANTS, NOT_INSTALLED, Render
 
-QUESTIONS: dict[str, Any] = {
-    name: spec
-    for name, spec in yaml.safe_load((TEMPLATE_ROOT / "copier.yml").read_text()).items()
-    if not name.startswith("_")
-}
-
-
-def _choice_values(choices: list[Any] | dict[str, Any]) -> list[Any]:
-    # copier accepts a list of values or a mapping of labels to values.
-    return list(choices.values()) if isinstance(choices, dict) else list(choices)
-
-
-# One render per value of every choice question, with readable ids such as `ci_provider=none`.
-CASES = {
-    f"{name}={value}": {name: value}
-    for name, spec in QUESTIONS.items()
-    if isinstance(spec, dict) and "choices" in spec
-    for value in _choice_values(spec["choices"])
-}
+# One render per value of every question that picks among projects (each choice, both sides
+# of a bool), with readable ids such as `ci_provider=none`.
+CASES = render_cases(QUESTIONS)
 
 
 @dataclass(frozen=True)
@@ -143,8 +132,14 @@ def secret_key(project: Path) -> str:
     raise AssertionError(f"no SECRET_KEY line in {project / '.env'}")
 
 
-def test_expectations_cover_every_choice() -> None:
-    assert set(EXPECTED) == set(CASES), "add a row to EXPECTED for each new choice value"
+def test_expectations_cover_every_value() -> None:
+    assert render_matrix_gaps(QUESTIONS, EXPECTED) == []
+
+
+def test_the_deep_variants_install_every_value() -> None:
+    """`everything` turns each option away from its default, so the default and it, the two
+    installs of the deep tests, run both sides of every option."""
+    assert deep_variant_gaps(QUESTIONS, DEEP_VARIANTS, NOT_INSTALLED) == []
 
 
 def test_jinja_suffix_only_on_templated_files() -> None:
@@ -229,14 +224,14 @@ def test_answers_recorded(case: str, render: Render, copier_template: Path) -> N
     for name, value in CASES[case].items():
         assert answers[name] == value
     # Questions without `when` are always asked, so always recorded; update depends on it.
-    unconditional = {name for name, spec in QUESTIONS.items() if "when" not in spec}
+    unconditional = {name for name, question in QUESTIONS.items() if not question.conditional}
     assert unconditional <= set(answers)
     # pytest-copier renders from a git copy of the template tagged 99.99.99.
     assert answers["_commit"] == "99.99.99"
     assert answers["_src_path"] == str(copier_template)
 
 
-@pytest.mark.parametrize("store", ["memory", "redis"])
+@pytest.mark.parametrize("store", QUESTIONS["rate_limit_store"].values)
 def test_redis_dependency_follows_rate_limit_store(store: str, render: Render) -> None:
     pyproject = tomllib.loads((render(rate_limit_store=store) / "pyproject.toml").read_text())
     names = {

@@ -26,6 +26,12 @@ DEEP_VARIANTS: dict[str, dict[str, Any]] = {
     },
 }
 
+# Questions whose other values the deep variants do not install, and why.
+NOT_INSTALLED = {
+    "python_version": "only Python 3.11 is installed here; the template CI's variant job runs each",
+    "ci_provider": "tests/deep/test_ci_jobs.py renders each provider's file around `everything`",
+}
+
 
 def answers(project: Path) -> dict[str, Any]:
     """The answers a rendered project was made with (its .copier-answers.yml)."""
