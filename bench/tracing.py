@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 
 from bench import load
+from bench.harness import RAISED_LIMIT, Bench, install
 from bench.load import Target, median_result, row
-from bench.run import RAISED_LIMIT, Bench, install
 from tests.support.databases import create_database, drop_database
 from tests.support.environment import InstalledProject
 from tests.support.otlp import otlp_receiver
@@ -89,9 +89,7 @@ def run_bench(bench: Bench, cleanup: ExitStack, smoke: bool) -> None:
     if not smoke:  # warm-up: imports, caches, the pools' connections
         for service in services.values():
             for target in targets.values():
-                load.run(
-                    service.url, target, connections=8, seconds=2, folder=bench.folder, name="w"
-                )
+                bench.warm_up(service, target)
 
     for label, target in targets.items():
         say()
@@ -108,9 +106,8 @@ def run_bench(bench: Bench, cleanup: ExitStack, smoke: bool) -> None:
             rate = medians[name].requests_per_second / base.requests_per_second
             tail = medians[name].p99_ms / base.p99_ms
             say(f"  {name + ' / default render':<44} {rate:.2f}x requests/s, {tail:.2f}x p99")
-    non_2xx = sum(result.non_2xx + result.errors for result in bench.results)
     say()
-    say(f"Answers that were not 2xx, or failed: {non_2xx}")
+    say(f"Answers that were not 2xx, or failed: {bench.failures()}")
 
 
 if __name__ == "__main__":

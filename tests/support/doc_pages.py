@@ -1,4 +1,4 @@
-"""The shell commands a documentation page shows, as the tests that run them read them."""
+"""What a documentation page shows, as the tests read it: its shell commands, its tables."""
 
 import re
 from pathlib import Path
@@ -33,3 +33,10 @@ def commands(line: str) -> list[str]:
     """The commands of one line: its comment cut off, then split at `&&`."""
     code = re.sub(r"\s+#\s.*$", "", line)
     return [part.strip() for part in code.split("&&") if part.strip()]
+
+
+def table(text: str) -> tuple[list[str], list[list[str]]]:
+    """The first Markdown table in `text`: its header and body rows, cells without backticks."""
+    lines = [line for line in text.splitlines() if line.startswith("| ")]
+    cells = [[cell.strip().strip("`") for cell in line.strip("|").split("|")] for line in lines]
+    return (cells[0], cells[1:]) if cells else ([], [])

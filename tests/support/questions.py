@@ -13,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from tests.support.doc_pages import table
 from tests.support.environment import TEMPLATE_ROOT
 
 # The types copier knows, and the one it infers from a default's Python type (else yaml).
@@ -193,13 +194,6 @@ def template_ci(questions: Mapping[str, Question], workflow: Mapping[str, Any]) 
         untaken = [shown(value) for value in questions[name].values if shown(value) not in taken]
         gaps += [f"no matrix row takes {name}={value}" for value in untaken]
     return TemplateCi(columns, rows, gaps)
-
-
-def table(text: str) -> tuple[list[str], list[list[str]]]:
-    """The first Markdown table in `text`: its header and body rows, cells without backticks."""
-    lines = [line for line in text.splitlines() if line.startswith("| ")]
-    cells = [[cell.strip().strip("`") for cell in line.strip("|").split("|")] for line in lines]
-    return (cells[0], cells[1:]) if cells else ([], [])
 
 
 def ci_page_gaps(
