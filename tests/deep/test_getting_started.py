@@ -16,10 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.render.test_changelog import released_versions
 from tests.support.commands import run
 from tests.support.databases import ADMIN_DATABASE_URL, database_url
 from tests.support.doc_pages import READER_GIT_IDENTITY, SHOWN_SERVER_URL, bash_blocks
 from tests.support.environment import TEMPLATE_ROOT, project_env
+from tests.support.git_releases import git
 from tests.support.service_processes import free_port, stop, wait_until_answering
 
 pytestmark = pytest.mark.deep
@@ -162,6 +164,9 @@ def reader(
         # The reader's git identity, for the page's first commit.
         **READER_GIT_IDENTITY,
     )
+    # The page renders the release it describes (`--vcs-ref`): here, the working files
+    # are that release.
+    git("tag", str(released_versions()[0]), cwd=template_repo)
     substitutions = {
         # The reader answers the questions; this run takes every default.
         "<this repository>": f"--defaults {template_repo}",

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from extensions.context import template_docs
+from tests.render.test_changelog import released_versions
 from tests.support.doc_pages import bash_blocks, commands, table
 from tests.support.environment import TEMPLATE_ROOT
 from tests.support.questions import QUESTIONS, ci_page_gaps, questions_page_gaps, template_ci
@@ -265,6 +266,19 @@ def test_the_template_s_address_is_set_once_for_every_page(address: str, page: s
     shown = "copier copy --trust <this repository> my-service"
     expected = shown.replace("<this repository>", address) if address else shown
     assert hook.on_page_markdown(shown, config=config) == expected
+
+
+def test_the_commands_render_the_release_the_pages_describe() -> None:
+    """Every `copier copy` a reader copies names the newest release of CHANGELOG.md."""
+    newest = str(released_versions()[0])
+    shown = [
+        (page.name, line)
+        for page in [TEMPLATE_ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+        for line in page.read_text().splitlines()
+        if line.lstrip().startswith("uvx") and "copier copy" in line
+    ]
+    assert len(shown) >= 3
+    assert [line for line in shown if f"--vcs-ref {newest} " not in line[1]] == []
 
 
 def test_the_pages_name_the_template_by_the_one_placeholder() -> None:
