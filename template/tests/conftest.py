@@ -32,6 +32,7 @@ from app.jobs.queue import JOB_QUEUE_TABLES
 from app.mail.delivery import SmtpMailer
 from app.main import create_app
 from tests.factories import UserFactory
+from tests.log_lines import pytest_runtest_teardown  # noqa: F401 - a hook of this run
 from tests.mailbox import Mailbox, mail_settings
 from tests.smtp_sink import Sink, smtp_sink
 

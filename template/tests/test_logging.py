@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
@@ -20,6 +21,7 @@ from app.main import create_app
 from tests.assertions import assert_problem
 from tests.factories import UserFactory
 from tests.observability import captured_logs, metric_series, series
+from tests.processes import run_module
 
 TOKEN = "/api/v1/auth/token"
 REFRESH = "/api/v1/auth/refresh"
@@ -186,3 +188,53 @@ def test_log_lines_are_written_in_batches_and_warnings_at_once() -> None:
         logger.removeHandler(handler)
         handler.close()
     assert stream.getvalue().endswith("third\nlast\n")  # closing writes what waits
+
+
+# A run of one test that logs, with a session fixture that logs as it ends (as the suite's
+# SMTP server does), in a session that then takes a while to finish (as the suite's does):
+# long enough for the log handler's next flush.
+LOGGING_CONFTEST = """
+import logging
+import time
+
+import pytest
+
+from app.core.logging import BatchedStreamHandler
+from tests.log_lines import pytest_runtest_teardown
+
+
+@pytest.fixture(scope="session", autouse=True)
+def a_server():
+    yield
+    logging.getLogger("app").info("the session's last line")
+
+
+def pytest_sessionfinish():
+    time.sleep(3 * BatchedStreamHandler.FLUSH_SECONDS)
+"""
+LOGGING_TEST = """
+import logging
+
+from app.core.config import Settings
+from app.core.logging import configure_logging
+
+
+def test_that_logs():
+    configure_logging(Settings(_env_file=None))
+    logging.getLogger("app").info("the test's last line")
+"""
+
+
+def test_a_test_s_log_lines_do_not_follow_pytest_s_summary(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A test run ends with its summary: the last lines of the last test stay with it."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "conftest.py").write_text(LOGGING_CONFTEST)
+    (tmp_path / "test_logs.py").write_text(LOGGING_TEST)
+    # Only pytest itself: the suite's plugins (asyncio, schemathesis) are not needed here.
+    quiet = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+    result = run_module(settings, "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path), **quiet)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "last line" not in result.stdout
+    assert "1 passed" in result.stdout.strip().splitlines()[-1]
