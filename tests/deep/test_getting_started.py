@@ -31,6 +31,8 @@ PAGE = TEMPLATE_ROOT / "docs/getting-started.md"
 # Commands shown but not run here, with the reason.
 NOT_RUN = {
     "pip install uv": "installs into the machine's Python; this run already has uv",
+    "make test": "the same suite on SQLite is the `test` of `make check` in "
+    "deep/test_first_resource.py, on this project with the next page's bookmarks added",
     "docker compose up --build": "compose needs a bridge network, which the tests never "
     "create here; deep/test_image.py builds and runs the image on the host's network and "
     "render/test_container_files.py checks the compose file",
@@ -45,15 +47,14 @@ SERVING = ("make dev", "scripts/start.sh")
 # What a command must print besides succeeding, by the command as the page shows it. (The
 # page's curl commands fail by themselves on an error status: `-f`.)
 EXPECTED_OUTPUT = {
-    "make test": "database: SQLite",
     "TEST_DATABASE_URL=postgresql://postgres@localhost:5432/postgres make test": (
         "database: PostgreSQL"
     ),
 }
 
-# The rendered default variant's own suites run on both databases here, and only here
-# (deep/test_rendered_suites.py runs the other variant's).
-SUITES = {"make test", "TEST_DATABASE_URL=postgresql://postgres@localhost:5432/postgres make test"}
+# The rendered default variant's own suite runs on PostgreSQL here, and only here; on
+# SQLite in deep/test_first_resource.py (deep/test_ci_jobs.py runs the other variant's).
+SUITES = {"TEST_DATABASE_URL=postgresql://postgres@localhost:5432/postgres make test"}
 
 # How long a line the page says to copy from a server's output may take to appear there.
 LOG_PATIENCE_SECONDS = 10
