@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.render.test_changelog import released_versions
 from tests.support.commands import run
 from tests.support.databases import ADMIN_DATABASE_URL, database_url
 from tests.support.doc_pages import READER_GIT_IDENTITY, SHOWN_SERVER_URL, bash_blocks
 from tests.support.environment import TEMPLATE_ROOT, project_env
-from tests.support.git_releases import git
+from tests.support.git_releases import git, released_versions
 from tests.support.service_processes import free_port, stop, wait_until_answering
 
 pytestmark = pytest.mark.deep

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from extensions.context import template_docs
-from tests.render.test_changelog import released_versions
 from tests.support.doc_pages import bash_blocks, commands, table
 from tests.support.environment import TEMPLATE_ROOT
+from tests.support.git_releases import released_versions
 from tests.support.questions import QUESTIONS, ci_page_gaps, questions_page_gaps, template_ci
 from tests.support.site import nav_pages, site_config
 from tests.support.variants import DEEP_VARIANTS, Render

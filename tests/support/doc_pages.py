@@ -40,3 +40,12 @@ def table(text: str) -> tuple[list[str], list[list[str]]]:
     lines = [line for line in text.splitlines() if line.startswith("| ")]
     cells = [[cell.strip().strip("`") for cell in line.strip("|").split("|")] for line in lines]
     return (cells[0], cells[1:]) if cells else ([], [])
+
+
+def sections(page: str) -> dict[str, str]:
+    """The text under each `## `name`` heading of a page, by name, its lines joined."""
+    found: dict[str, str] = {}
+    for part in re.split(r"^## ", page, flags=re.M)[1:]:
+        heading, _, body = part.partition("\n")
+        found[heading.strip().strip("`")] = " ".join(body.split())
+    return found

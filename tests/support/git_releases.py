@@ -1,11 +1,14 @@
-"""Releases of the template as git tags, and projects copied from and updated to them."""
+"""Releases of the template: as CHANGELOG.md lists them, as git tags, and projects copied
+from and updated to them."""
 
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+from packaging.version import Version
 
 from tests.support.commands import run
 from tests.support.environment import OFFLINE_LOCK, TEMPLATE_FILES, TEMPLATE_ROOT, project_env
@@ -92,3 +95,23 @@ def update(project: Path, uv_cache_dir: Path, *options: str) -> None:
 def recorded_answers(project: Path) -> dict[str, object]:
     answers: dict[str, object] = yaml.safe_load((project / ".copier-answers.yml").read_text())
     return answers
+
+
+HEADING = re.compile(r"^## (?P<version>\S+) — (?P<date>\d{4}-\d{2}-\d{2})$")
+
+
+def changelog_headings() -> list[str]:
+    text = (TEMPLATE_ROOT / "CHANGELOG.md").read_text()
+    return [line for line in text.splitlines() if line.startswith("## ")]
+
+
+def released_versions() -> list[Version]:
+    versions = []
+    for heading in changelog_headings()[1:]:
+        match = HEADING.match(heading)
+        assert match, f"not '## <version> — <date>': {heading}"
+        version = Version(match["version"])  # raises on a non-PEP 440 version
+        # Bare and normalized ("0.4.0", not "v0.4.0"), as tags must be for copier and Renovate.
+        assert str(version) == match["version"], heading
+        versions.append(version)
+    return versions

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from tests.support.doc_pages import table
+from tests.support.doc_pages import sections, table
 from tests.support.environment import TEMPLATE_ROOT
 
 # The types copier knows, and the one it infers from a default's Python type (else yaml).
@@ -117,19 +117,10 @@ def render_matrix_gaps(questions: Mapping[str, Question], expected: Mapping[str,
     ]
 
 
-def _sections(page: str) -> dict[str, str]:
-    """The text under each `## `name`` heading of a page, by name, its lines joined."""
-    found: dict[str, str] = {}
-    for part in re.split(r"^## ", page, flags=re.M)[1:]:
-        heading, _, body = part.partition("\n")
-        found[heading.strip().strip("`")] = " ".join(body.split())
-    return found
-
-
 def questions_page_gaps(questions: Mapping[str, Question], page: str) -> list[str]:
     """What docs/questions.md lacks: a section per question, showing its default (unless
     computed) and every value."""
-    documented = _sections(page)
+    documented = sections(page)
     gaps = []
     for name, question in questions.items():
         if name not in documented:
